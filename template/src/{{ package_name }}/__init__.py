@@ -1,0 +1,1 @@
+"""The pipeline package: extract -> transform -> validate -> load, with a delivery contract."""

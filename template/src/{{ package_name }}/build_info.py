@@ -1,0 +1,28 @@
+"""What the template rendered: pipeline name, template version and the chosen answers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+
+@dataclass(frozen=True)
+class BuildInfo:
+    """Facts fixed at render time; they become telemetry resource attributes."""
+
+    pipeline: str
+    package: str
+    template_version: str
+    pipeline_type: str
+    engine: str
+    source: str
+    destination: str
+
+
+@cache
+def build_info() -> BuildInfo:
+    """Read `build_info.json`, written by the template next to this module."""
+    text = resources.files(__package__ or __name__).joinpath("build_info.json").read_text(encoding="utf-8")
+    return BuildInfo(**json.loads(text))

@@ -1,0 +1,1 @@
+"""The team's dataset contracts: what the sources must deliver."""

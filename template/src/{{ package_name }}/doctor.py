@@ -1,0 +1,116 @@
+"""`doctor`: checks configuration and reachability, and says what to fix for each problem."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .errors import PipelineError
+from .settings import Settings, TelemetrySettings, load_settings
+from .sources.local_files import discover_source_files
+
+CONNECT_TIMEOUT_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One line of the doctor's report."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+def run_checks(config_file: Path | None) -> list[CheckResult]:
+    """Every check; later checks are skipped when the settings themselves are invalid."""
+    try:
+        settings = load_settings(config_file)
+    except PipelineError as error:
+        return [CheckResult("settings", False, str(error))]
+    checks: list[tuple[str, Callable[[Settings], str]]] = [
+        ("python", _python),
+        ("engine", _engine),
+        ("source", _source),
+        ("destination", lambda s: _writable(s.destination.path, "destination.path")),
+        ("runs_dir", lambda s: _writable(s.runs_dir, "runs_dir")),
+        ("telemetry", lambda s: _telemetry(s.telemetry)),
+    ]
+    results = [CheckResult("settings", True, _describe(settings))]
+    for name, check in checks:
+        try:
+            results.append(CheckResult(name, True, check(settings)))
+        except (PipelineError, OSError, ValueError) as error:
+            results.append(CheckResult(name, False, str(error)))
+    return results
+
+
+def _describe(settings: Settings) -> str:
+    # model_dump keeps SecretStr masked, so this is safe to print.
+    return f"loaded: {settings.model_dump(mode='json')}"
+
+
+def _python(_: Settings) -> str:
+    if sys.version_info < (3, 11):
+        raise ValueError(f"Python {sys.version.split()[0]} is too old: use 3.11 or newer")
+    return sys.version.split()[0]
+
+
+def _engine(_: Settings) -> str:
+    return f"polars {metadata.version('polars')}"
+
+
+def _source(settings: Settings) -> str:
+    files = discover_source_files(settings.source)
+    for source in files:
+        with source.path.open("rb") as handle:
+            handle.read(1)
+    formats = sorted({source.format for source in files})
+    return f"{len(files)} readable file(s) ({', '.join(formats)}) for {settings.source.path!r}"
+
+
+def _writable(path: Path, setting: str) -> str:
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"{setting} {str(path)!r}: {existing} is not a directory")
+    if not os.access(existing, os.W_OK):
+        raise ValueError(
+            f"{setting} {str(path)!r}: no write permission on {existing}; choose a writable path"
+        )
+    with tempfile.TemporaryFile(dir=existing):
+        pass
+    return f"{path} is writable"
+
+
+def _telemetry(settings: TelemetrySettings) -> str:
+    if settings.sdk_disabled:
+        return "OTEL_SDK_DISABLED=true: no telemetry is exported"
+    endpoints = {
+        signal: endpoint
+        for signal in ("traces", "metrics", "logs")
+        if (endpoint := settings.endpoint_for(signal))
+    }
+    if not endpoints:
+        return "not exporting (set OTEL_EXPORTER_OTLP_ENDPOINT to send telemetry over OTLP)"
+    for signal, endpoint in endpoints.items():
+        parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
+        host = parts.hostname or "localhost"
+        port = parts.port or (4317 if settings.protocol == "grpc" else 4318)
+        try:
+            with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_SECONDS):
+                pass
+        except OSError as error:
+            raise ValueError(
+                f"{signal} endpoint {host}:{port} is unreachable ({error}): start the collector "
+                "or fix OTEL_EXPORTER_OTLP_ENDPOINT"
+            ) from None
+    headers = "with headers (hidden)" if settings.headers else "without headers"
+    return f"{settings.protocol} to {sorted(set(endpoints.values()))} reachable, {headers}"

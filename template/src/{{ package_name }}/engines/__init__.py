@@ -1,0 +1,1 @@
+"""Engine implementations of the stage protocols. Only the chosen engine is rendered."""

@@ -1,0 +1,49 @@
+"""Error classes of the delivery contract, each with its own process exit code.
+
+Orchestrators key their retry policies off these codes: only transient errors are worth a
+retry; configuration and data-contract errors fail the same way every time.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes (BSD sysexits values, so shells and schedulers recognise them)."""
+
+    OK = 0
+    DATA_CONTRACT = 65  # EX_DATAERR: the input broke the contract; rerunning will not help
+    INTERNAL = 70  # EX_SOFTWARE: a bug; the message and trace say where
+    TRANSIENT = 75  # EX_TEMPFAIL: infrastructure hiccup; retry with backoff
+    CONFIGURATION = 78  # EX_CONFIG: a setting is missing or wrong; fix it and rerun
+
+
+class PipelineError(Exception):
+    """Base of every classified pipeline error."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+    error_class: str = "internal"
+    retryable: bool = False
+
+
+class ConfigurationError(PipelineError):
+    """A setting is missing or invalid. The message names the setting and how to set it."""
+
+    exit_code = ExitCode.CONFIGURATION
+    error_class = "configuration"
+
+
+class DataContractError(PipelineError):
+    """The data broke the contract (schema, a `fail` rule, conservation). Terminal."""
+
+    exit_code = ExitCode.DATA_CONTRACT
+    error_class = "data_contract"
+
+
+class TransientError(PipelineError):
+    """An infrastructure error that may succeed on retry (I/O, network, a held lock)."""
+
+    exit_code = ExitCode.TRANSIENT
+    error_class = "transient"
+    retryable = True

@@ -1,0 +1,1 @@
+"""Template-owned plumbing: stage protocols, the runner, the manifest and the contract model."""

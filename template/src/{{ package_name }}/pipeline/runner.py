@@ -1,0 +1,287 @@
+"""Runs the stages in order and keeps the delivery contract.
+
+extract -> transform -> validate -> (quarantine, stage output) -> conservation check ->
+commit -> manifest. A `fail` rule stops before any write; the manifest is always written
+last, for failed runs too. The runner knows no engine: only the stage protocols.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+from opentelemetry.trace import Span, Status, StatusCode
+
+from ..build_info import BuildInfo
+from ..errors import DataContractError, PipelineError
+from ..telemetry import PipelineInstruments
+from .manifest import Counts, ManifestStore, RunManifest
+from .progress import SilentProgress, StageProgress
+from .stages import (
+    Batch,
+    CommittedOutput,
+    Extractor,
+    FrameT,
+    Loader,
+    QuarantineOutput,
+    QuarantineSink,
+    StagedOutput,
+    Transformer,
+    Validated,
+    Validator,
+)
+
+logger = logging.getLogger(__name__)
+ResultT = TypeVar("ResultT")
+
+
+@dataclass(frozen=True)
+class Pipeline(Generic[FrameT]):
+    """The four stages plus the quarantine sink, wired for one engine."""
+
+    extractor: Extractor[FrameT]
+    transformer: Transformer[FrameT]
+    validator: Validator[FrameT]
+    loader: Loader[FrameT]
+    quarantine: QuarantineSink[FrameT]
+
+
+@dataclass
+class RunResult:
+    """The outcome of a run, as `run --json` prints it."""
+
+    run_id: str
+    status: str
+    counts: Counts
+    duration_seconds: float
+    output: str | None
+    manifest: str
+    quarantine: str | None = None
+    violations: dict[str, int] = field(default_factory=dict)
+    error: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """Sortable and unique: `20261125T181500Z-3f9a1c2b`."""
+    moment = now or datetime.now(UTC)
+    return f"{moment:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+
+
+class PipelineRunner(Generic[FrameT]):
+    """Runs a pipeline once, with a span per run and per stage and a manifest at the end."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline[FrameT],
+        *,
+        info: BuildInfo,
+        instruments: PipelineInstruments,
+        manifests: ManifestStore,
+        progress: StageProgress | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.info = info
+        self.instruments = instruments
+        self.manifests = manifests
+        self.progress = progress or SilentProgress()
+        self._attributes = {"pipeline.name": info.pipeline}
+
+    def run(self, run_id: str | None = None) -> RunResult:
+        """Run every stage; raises a PipelineError (after writing the manifest) on failure."""
+        run_id = run_id or new_run_id()
+        started_at = datetime.now(UTC)
+        started = time.perf_counter()
+        state = _RunState()
+        tracer = self.instruments.tracer
+        with tracer.start_as_current_span(
+            "pipeline.run",
+            attributes={**self._attributes, "pipeline.run_id": run_id},
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            logger.info("run %s started", run_id)
+            try:
+                self._run_stages(run_id, state)
+            except Exception as error:
+                classified = _classify(error)
+                state.error = {
+                    "class": classified.error_class,
+                    "exit_code": int(classified.exit_code),
+                    "message": str(classified),
+                }
+                span.record_exception(classified)
+                span.set_status(Status(StatusCode.ERROR, classified.error_class))
+                logger.error("run %s failed (%s): %s", run_id, classified.error_class, classified)
+                manifest = self._write_manifest(run_id, state, started_at, started, "failed")
+                span.set_attribute("pipeline.manifest", str(manifest))
+                if classified is error:
+                    raise
+                raise classified from error
+            finally:
+                self.progress.close()
+            _set_count_attributes(span, state.counts)
+            manifest = self._write_manifest(run_id, state, started_at, started, "succeeded")
+            logger.info(
+                "run %s succeeded: read %d, written %d, quarantined %d, filtered %d",
+                run_id,
+                state.counts.read,
+                state.counts.written,
+                state.counts.quarantined,
+                state.counts.filtered,
+            )
+        return RunResult(
+            run_id=run_id,
+            status="succeeded",
+            counts=state.counts,
+            duration_seconds=round(time.perf_counter() - started, 3),
+            output=self.pipeline.loader.location,
+            manifest=str(manifest),
+            quarantine=state.quarantine.location if state.quarantine else None,
+            violations=dict(state.violations),
+        )
+
+    def _run_stages(self, run_id: str, state: _RunState) -> None:
+        stages = self.pipeline
+        counts = state.counts
+
+        extracted = self._stage("extract", stages.extractor.extract, rows_in=None)
+        counts.read = extracted.rows
+        state.sources = list(extracted.sources)
+        self.instruments.records_read.add(extracted.rows, self._attributes)
+
+        transformed = self._stage(
+            "transform", lambda: stages.transformer.transform(extracted), rows_in=extracted.rows
+        )
+        counts.filtered = extracted.rows - transformed.rows
+        if counts.filtered < 0:
+            raise DataContractError(
+                f"transformers returned {transformed.rows} rows from {extracted.rows}: they may "
+                "drop rows but never add them (check the functions in transforms/)"
+            )
+        del extracted  # let the engine free the raw frame before validation
+
+        validated = self._stage(
+            "validate", lambda: stages.validator.validate(transformed), rows_in=transformed.rows
+        )
+        state.violations = dict(validated.violations)
+        if validated.failures:
+            failed = ", ".join(f"{code} ({n} rows)" for code, n in validated.failures.items())
+            raise DataContractError(
+                f"fail rules violated: {failed}; nothing was written. Fix the source data "
+                "or change the rule's severity in validation/rules.py"
+            )
+
+        self._stage("load", lambda: self._load(run_id, validated, state), rows_in=transformed.rows)
+        self.instruments.records_written.add(counts.written, self._attributes)
+        self.instruments.records_quarantined.add(counts.quarantined, self._attributes)
+        self.instruments.records_filtered.add(counts.filtered, self._attributes)
+
+    def _load(self, run_id: str, validated: Validated[FrameT], state: _RunState) -> Batch[None]:
+        """Quarantine, stage, check the books, then commit; nothing is visible before that."""
+        counts = state.counts
+        if validated.quarantined.rows:
+            state.quarantine = self.pipeline.quarantine.write(validated.quarantined, run_id)
+            counts.quarantined = state.quarantine.rows
+        staged: StagedOutput | None = None
+        if validated.valid.rows:
+            staged = self.pipeline.loader.stage(validated.valid, run_id)
+            counts.written = staged.rows
+        try:
+            counts.check_conservation()
+        except DataContractError:
+            if staged is not None:
+                self.pipeline.loader.abort(staged)
+            raise
+        if staged is not None:
+            state.committed = self.pipeline.loader.commit(staged)
+        else:
+            logger.info("no valid rows: the destination is left unchanged")
+        return Batch(None, counts.written)
+
+    def _stage(
+        self, name: str, work: Callable[[], ResultT], *, rows_in: int | None
+    ) -> ResultT:
+        """Run one stage inside its span, timing it and recording its row counts."""
+        attributes = {**self._attributes, "pipeline.stage": name}
+        self.progress.started(name)
+        started = time.perf_counter()
+        with self.instruments.tracer.start_as_current_span(
+            f"pipeline.{name}", attributes=attributes
+        ) as span:
+            if rows_in is not None:
+                span.set_attribute("pipeline.rows.in", rows_in)
+            result = work()
+            rows_out = _rows_of(result)
+            span.set_attribute("pipeline.rows.out", rows_out)
+            if isinstance(result, Validated):
+                span.set_attribute("pipeline.rows.quarantined", result.quarantined.rows)
+        elapsed = time.perf_counter() - started
+        self.instruments.stage_duration.record(elapsed, attributes)
+        self.progress.finished(name, rows_out)
+        logger.info("stage %s done in %.2fs: %d rows", name, elapsed, rows_out)
+        return result
+
+    def _write_manifest(
+        self,
+        run_id: str,
+        state: _RunState,
+        started_at: datetime,
+        started: float,
+        status: str,
+    ) -> str:
+        manifest = RunManifest(
+            run_id=run_id,
+            pipeline=self.info.pipeline,
+            template_version=self.info.template_version,
+            engine=self.info.engine,
+            status="succeeded" if status == "succeeded" else "failed",
+            started_at=started_at.isoformat(),
+            finished_at=datetime.now(UTC).isoformat(),
+            duration_seconds=round(time.perf_counter() - started, 3),
+            counts=state.counts,
+            sources=state.sources,
+            violations=dict(state.violations),
+            output=asdict(state.committed) if state.committed else None,
+            quarantine=asdict(state.quarantine) if state.quarantine else None,
+            error=state.error,
+        )
+        return str(self.manifests.write(manifest))
+
+
+@dataclass
+class _RunState:
+    counts: Counts = field(default_factory=Counts)
+    sources: list[str] = field(default_factory=list)
+    violations: Mapping[str, int] = field(default_factory=dict)
+    quarantine: QuarantineOutput | None = None
+    committed: CommittedOutput | None = None
+    error: dict[str, Any] | None = None
+
+
+def _rows_of(result: object) -> int:
+    if isinstance(result, Validated):
+        return int(result.valid.rows)
+    if isinstance(result, Batch):
+        return int(result.rows)
+    raise TypeError(f"a stage returned {type(result).__name__}, not a Batch or Validated")
+
+
+def _set_count_attributes(span: Span, counts: Counts) -> None:
+    for name, value in asdict(counts).items():
+        span.set_attribute(f"pipeline.records.{name}", value)
+
+
+def _classify(error: Exception) -> PipelineError:
+    """Unclassified exceptions are bugs: report them as internal errors."""
+    if isinstance(error, PipelineError):
+        return error
+    return PipelineError(f"unexpected {type(error).__name__}: {error}")

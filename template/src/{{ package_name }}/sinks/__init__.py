@@ -1,0 +1,1 @@
+"""Where data goes: one module per system."""

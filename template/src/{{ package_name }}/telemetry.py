@@ -1,0 +1,247 @@
+"""The only place that configures OpenTelemetry providers.
+
+Traces, metrics and logs go over OTLP (gRPC or HTTP, from the standard `OTEL_*` variables)
+only when an endpoint is configured: with none, nothing leaves the process. Exporter
+timeouts and shutdown are bounded so an unreachable collector cannot stall a run. Tests
+inject in-memory exporters instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import Literal
+
+from opentelemetry import trace
+from opentelemetry.metrics import Counter, Histogram, Meter
+from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+from opentelemetry.sdk._logs.export import (
+    BatchLogRecordProcessor,
+    LogRecordExporter,
+    SimpleLogRecordProcessor,
+)
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import (
+    MetricExporter,
+    MetricReader,
+    PeriodicExportingMetricReader,
+)
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SimpleSpanProcessor,
+    SpanExporter,
+)
+
+from .build_info import BuildInfo
+from .settings import TelemetrySettings
+
+Signal = Literal["traces", "metrics", "logs"]
+INSTRUMENTATION_SCOPE = "pipeline"
+
+
+@dataclass
+class Telemetry:
+    """The configured providers; `shutdown` flushes them within a bounded time."""
+
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider
+    logger_provider: LoggerProvider
+    timeout_seconds: float
+    exporting: tuple[Signal, ...] = ()
+    _log_handler: logging.Handler | None = field(default=None, repr=False)
+
+    def instruments(self) -> PipelineInstruments:
+        """The tracer and metric instruments the runner records with."""
+        return PipelineInstruments.create(
+            self.tracer_provider.get_tracer(INSTRUMENTATION_SCOPE),
+            self.meter_provider.get_meter(INSTRUMENTATION_SCOPE),
+        )
+
+    def attach_logging(self, logger: logging.Logger) -> None:
+        """Send records of `logger` to OTel logs, correlated with the active span."""
+        if self._log_handler is None:
+            self._log_handler = LoggingHandler(logger_provider=self.logger_provider)
+        logger.addHandler(self._log_handler)
+
+    def shutdown(self) -> None:
+        """Flush and stop every provider, giving up after `timeout_seconds` in total."""
+        if self._log_handler is not None:
+            logging.getLogger().removeHandler(self._log_handler)
+
+        def flush_and_stop() -> None:
+            self.tracer_provider.shutdown()
+            self.meter_provider.shutdown(timeout_millis=self.timeout_seconds * 1000)
+            self.logger_provider.shutdown()
+
+        # A collector outage must not hold the process hostage: run the shutdown on a
+        # daemon thread and stop waiting when the budget is spent.
+        worker = threading.Thread(target=flush_and_stop, name="otel-shutdown", daemon=True)
+        worker.start()
+        worker.join(timeout=self.timeout_seconds + 1)
+
+
+@dataclass(frozen=True)
+class PipelineInstruments:
+    """The tracer, record counters and stage-duration histogram of a pipeline."""
+
+    tracer: trace.Tracer
+    records_read: Counter
+    records_written: Counter
+    records_quarantined: Counter
+    records_filtered: Counter
+    stage_duration: Histogram
+
+    @classmethod
+    def create(cls, tracer: trace.Tracer, meter: Meter) -> PipelineInstruments:
+        """Create the instruments on a meter."""
+
+        def counter(what: str) -> Counter:
+            return meter.create_counter(
+                f"pipeline.records.{what}", unit="{record}", description=f"Records {what}"
+            )
+
+        return cls(
+            tracer=tracer,
+            records_read=counter("read"),
+            records_written=counter("written"),
+            records_quarantined=counter("quarantined"),
+            records_filtered=counter("filtered"),
+            stage_duration=meter.create_histogram(
+                "pipeline.stage.duration", unit="s", description="Wall time of each stage"
+            ),
+        )
+
+
+def build_resource(info: BuildInfo) -> Resource:
+    """Resource attributes: the pipeline, template version and engine (plus OTEL_RESOURCE_*)."""
+    return Resource.create(
+        {
+            "service.name": info.pipeline,
+            "service.namespace": "data-pipelines",
+            "pipeline.name": info.pipeline,
+            "pipeline.type": info.pipeline_type,
+            "pipeline.engine": info.engine,
+            "pipeline.source": info.source,
+            "pipeline.destination": info.destination,
+            "pipeline.template_version": info.template_version,
+        }
+    )
+
+
+def configure_telemetry(
+    settings: TelemetrySettings,
+    info: BuildInfo,
+    *,
+    span_exporter: SpanExporter | None = None,
+    metric_reader: MetricReader | None = None,
+    log_exporter: LogRecordExporter | None = None,
+) -> Telemetry:
+    """Build providers; OTLP exporters only for signals with a configured endpoint.
+
+    Injected exporters (tests) are used synchronously and in addition to OTLP ones.
+    """
+    resource = build_resource(info)
+    exporting = tuple(
+        signal
+        for signal in ("traces", "metrics", "logs")
+        if not settings.sdk_disabled and settings.endpoint_for(signal)
+    )
+    timeout = settings.export_timeout_seconds
+
+    tracer_provider = TracerProvider(resource=resource)
+    if span_exporter is not None:
+        tracer_provider.add_span_processor(SimpleSpanProcessor(span_exporter))
+    if "traces" in exporting:
+        tracer_provider.add_span_processor(
+            BatchSpanProcessor(
+                _otlp_span_exporter(settings, timeout), export_timeout_millis=timeout * 1000
+            )
+        )
+
+    readers: list[MetricReader] = [] if metric_reader is None else [metric_reader]
+    if "metrics" in exporting:
+        readers.append(
+            PeriodicExportingMetricReader(
+                _otlp_metric_exporter(settings, timeout), export_timeout_millis=timeout * 1000
+            )
+        )
+    meter_provider = MeterProvider(resource=resource, metric_readers=readers)
+
+    logger_provider = LoggerProvider(resource=resource)
+    if log_exporter is not None:
+        logger_provider.add_log_record_processor(SimpleLogRecordProcessor(log_exporter))
+    if "logs" in exporting:
+        logger_provider.add_log_record_processor(
+            BatchLogRecordProcessor(
+                _otlp_log_exporter(settings, timeout), export_timeout_millis=timeout * 1000
+            )
+        )
+    return Telemetry(tracer_provider, meter_provider, logger_provider, timeout, exporting)
+
+
+# Exporters are imported only when used: the gRPC stack costs start-up time for nothing
+# when no collector is configured. Constructed without an endpoint, they read the standard
+# OTEL_EXPORTER_OTLP_[SIGNAL_]ENDPOINT/HEADERS variables themselves (and add /v1/<signal>
+# for HTTP), which keeps per-signal overrides working as the spec says.
+def _otlp_span_exporter(settings: TelemetrySettings, timeout: float) -> SpanExporter:
+    if settings.protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        return OTLPSpanExporter(timeout=timeout)
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+        OTLPSpanExporter as HttpSpanExporter,
+    )
+
+    return HttpSpanExporter(timeout=timeout)
+
+
+def _otlp_metric_exporter(settings: TelemetrySettings, timeout: float) -> MetricExporter:
+    if settings.protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+
+        return OTLPMetricExporter(timeout=timeout)
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+        OTLPMetricExporter as HttpMetricExporter,
+    )
+
+    return HttpMetricExporter(timeout=timeout)
+
+
+def _otlp_log_exporter(settings: TelemetrySettings, timeout: float) -> LogRecordExporter:
+    if settings.protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+
+        return OTLPLogExporter(timeout=timeout)
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import (
+        OTLPLogExporter as HttpLogExporter,
+    )
+
+    return HttpLogExporter(timeout=timeout)
+
+
+class TraceContextFilter(logging.Filter):
+    """Adds the active trace and span ids to every record, for correlated console logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Annotate the record; never drops it."""
+        context = trace.get_current_span().get_span_context()
+        record.trace_id = format(context.trace_id, "032x") if context.is_valid else "-"
+        record.span_id = format(context.span_id, "016x") if context.is_valid else "-"
+        return True
+
+
+def configure_logging(level: str) -> logging.Logger:
+    """Console logs on stderr, each line carrying the trace id; returns the root logger."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(TraceContextFilter())
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s [trace=%(trace_id)s] %(message)s")
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)
+    return root

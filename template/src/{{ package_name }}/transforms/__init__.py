@@ -1,0 +1,1 @@
+"""The team's business transformations. Yours after day one: `copier update` leaves them alone."""
