@@ -1,0 +1,93 @@
+"""Render context hook: a last check of every answer, and values derived from the answers.
+
+Copier runs a question's `validator` on answers given with `--data`, `--data-file` or at
+the prompt, but not on default values taken under `copier copy --defaults` (see
+`Worker._ask` in copier/_main.py). A project_name of "Class" would then derive the package
+name "class" and render a project that cannot be imported. `DerivedContext` re-checks every
+answer with the same functions the validators use before any file is rendered, and refuses
+to render when one is invalid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from importlib.util import module_from_spec, spec_from_file_location
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from copier.errors import UserMessageError
+from copier_template_extensions import ContextHook
+
+UNKNOWN_TEMPLATE_VERSION = "0.0.0+unknown"
+
+
+def _load_answers_module() -> ModuleType:
+    """Load the sibling answers.py by path: extensions/ is not an importable package."""
+    path = Path(__file__).with_name("answers.py")
+    spec = spec_from_file_location("_golden_path_answers", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load the answer checks from {path}")
+    module = module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_answers = _load_answers_module()
+
+# Every question with a validator in copier.yml, checked by the same function.
+ANSWER_CHECKS: tuple[tuple[str, Callable[[Any], str]], ...] = (
+    ("project_name", lambda value: _answers.free_text_problem(value, "project_name")),
+    ("project_slug", _answers.slug_problem),
+    ("package_name", _answers.package_name_problem),
+    ("description", lambda value: _answers.free_text_problem(value, "description")),
+    ("owner", _answers.owner_problem),
+    ("schedule", _answers.schedule_problem),
+)
+
+
+class InvalidAnswersError(UserMessageError, ValueError):
+    """Answers that reached rendering without passing their validators.
+
+    A `ValueError`, and a Copier `UserMessageError` so the CLI prints the message alone,
+    without a traceback.
+    """
+
+
+def answer_problems(context: Mapping[str, Any]) -> list[str]:
+    """Return one message per invalid answer among those present in `context`."""
+    return [
+        problem
+        for key, check in ANSWER_CHECKS
+        if key in context and (problem := check(context[key]))
+    ]
+
+
+def template_version(context: Mapping[str, Any]) -> str:
+    """Return the template's version (`_commit`, e.g. "v0.1.0"), or a marker when unknown."""
+    commit = context.get("_commit")
+    return str(commit) if commit else UNKNOWN_TEMPLATE_VERSION
+
+
+class DerivedContext(ContextHook):
+    """Check the answers before rendering and add `template_version` to the context."""
+
+    def hook(self, context: dict[str, Any]) -> None:
+        """Update `context` in place; raise `InvalidAnswersError` when an answer is invalid.
+
+        Runs for every string and file Copier renders, so it only does a handful of regex
+        checks and keeps no state between calls. The check is skipped while the questions
+        are asked: there Copier renders defaults and validators with half-answered
+        contexts, and each question's own validator reports its problem.
+        """
+        if str(context.get("_copier_phase", "")) != "prompt":
+            problems = answer_problems(context)
+            if problems:
+                listing = "\n".join(f"  - {problem}" for problem in problems)
+                raise InvalidAnswersError(
+                    f"Cannot render the project, these answers are invalid:\n{listing}\n"
+                    "Answers taken as defaults are not validated when asked, so a derived "
+                    "value (project_slug, package_name) can be wrong: pass corrected values "
+                    "with --data key=value or in the --data-file."
+                )
+        context["template_version"] = template_version(context)

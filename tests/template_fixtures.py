@@ -1,0 +1,82 @@
+"""Fixtures that give tests a committed, tagged copy of the template as it is on disk.
+
+Copier renders from a git ref, so rendering the working tree directly would use the last
+commit and miss uncommitted edits. `template_repo` copies the files git would track
+(tracked plus untracked, minus everything .gitignore excludes: .venv, caches,
+node_modules), commits them in a throwaway repository and tags the commit `v0.1.0`.
+Render it with `--vcs-ref HEAD`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_TAG = "v0.1.0"
+
+# Identity and settings for throwaway commits, independent of the user's git config
+# (signing or hooks configured there would slow down or break the fixture).
+_GIT_CONFIG = (
+    "-c",
+    "user.name=Template Tests",
+    "-c",
+    "user.email=template-tests@example.invalid",
+    "-c",
+    "commit.gpgsign=false",
+    "-c",
+    "tag.gpgsign=false",
+    "-c",
+    "init.defaultBranch=main",
+    "-c",
+    "core.hooksPath=/dev/null",
+)
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git in `cwd` with the fixture's identity and return its stdout."""
+    result = subprocess.run(
+        ["git", *_GIT_CONFIG, *args], cwd=cwd, check=True, capture_output=True, text=True
+    )
+    return result.stdout
+
+
+def working_tree_files(repo: Path) -> list[Path]:
+    """List the files of `repo` that git would commit, relative to `repo`."""
+    listing = git(repo, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    return [Path(name) for name in listing.split("\0") if name]
+
+
+def snapshot_template(source: Path, destination: Path) -> Path:
+    """Copy the working tree of `source` into a new git repository at `destination`.
+
+    The copy is committed and tagged, so Copier sees exactly what is on disk now.
+    """
+    destination.mkdir(parents=True, exist_ok=True)
+    for relative in working_tree_files(source):
+        origin = source / relative
+        if not origin.exists() and not origin.is_symlink():
+            continue  # deleted in the working tree, not yet in the index
+        target = destination / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(origin, target, follow_symlinks=False)
+    commit_and_tag(destination, "Snapshot of the template working tree")
+    return destination
+
+
+def commit_and_tag(repo: Path, message: str) -> None:
+    """Commit everything in `repo` (initialising it if needed) and tag it TEMPLATE_TAG."""
+    if not (repo / ".git").exists():
+        git(repo, "init", "--quiet")
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "--no-verify", "--message", message)
+    git(repo, "tag", "--force", TEMPLATE_TAG)
+
+
+@pytest.fixture(scope="session")
+def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Path to a tagged git snapshot of the template working tree, shared by the session."""
+    return snapshot_template(REPO_ROOT, tmp_path_factory.mktemp("template") / "repo")
