@@ -24,5 +24,6 @@ class BuildInfo:
 @cache
 def build_info() -> BuildInfo:
     """Read `build_info.json`, written by the template next to this module."""
-    text = resources.files(__package__ or __name__).joinpath("build_info.json").read_text(encoding="utf-8")
+    package = resources.files(__package__ or __name__)
+    text = package.joinpath("build_info.json").read_text(encoding="utf-8")
     return BuildInfo(**json.loads(text))

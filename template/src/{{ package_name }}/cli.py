@@ -32,7 +32,9 @@ logger = logging.getLogger(__name__)
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", help="TOML config file (default: $PIPELINE_CONFIG or ./pipeline.toml)."),
+    typer.Option(
+        "--config", help="TOML config file (default: $PIPELINE_CONFIG or ./pipeline.toml)."
+    ),
 ]
 
 
@@ -98,7 +100,7 @@ def _fail(error: PipelineError, run_id: str, as_json: bool) -> NoReturn:
 
 def _print_summary(result: RunResult) -> None:
     counts = result.counts
-    table = Table(title=f"run {result.run_id}: {result.status}", show_header=False)
+    table = Table(title=f"{result.status}: run {result.run_id}", show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
     for label, value in (
@@ -110,11 +112,16 @@ def _print_summary(result: RunResult) -> None:
         table.add_row(label, f"{value:,}")
     table.add_row("duration", f"{result.duration_seconds:.2f} s")
     stdout.print(table)
-    stdout.print(f"output:     {result.output}", highlight=False)
+    lines = [f"output:     {result.output}"]
     if result.quarantine:
-        reasons = ", ".join(f"{code} {n}" for code, n in sorted(result.violations.items()))
-        stdout.print(f"quarantine: {result.quarantine} ({reasons})", highlight=False)
-    stdout.print(f"manifest:   {result.manifest}", highlight=False)
+        lines.append(f"quarantine: {result.quarantine}")
+    if result.violations:
+        by_code = ", ".join(f"{code} {n}" for code, n in sorted(result.violations.items()))
+        lines.append(f"violations: {by_code}")
+    lines.append(f"manifest:   {result.manifest}")
+    for line in lines:
+        # soft_wrap: paths must stay copyable, not be folded at the terminal width.
+        stdout.print(line, highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -35,7 +35,6 @@ def run_checks(config_file: Path | None) -> list[CheckResult]:
     except PipelineError as error:
         return [CheckResult("settings", False, str(error))]
     checks: list[tuple[str, Callable[[Settings], str]]] = [
-        ("python", _python),
         ("engine", _engine),
         ("source", _source),
         ("destination", lambda s: _writable(s.destination.path, "destination.path")),
@@ -56,14 +55,8 @@ def _describe(settings: Settings) -> str:
     return f"loaded: {settings.model_dump(mode='json')}"
 
 
-def _python(_: Settings) -> str:
-    if sys.version_info < (3, 11):
-        raise ValueError(f"Python {sys.version.split()[0]} is too old: use 3.11 or newer")
-    return sys.version.split()[0]
-
-
 def _engine(_: Settings) -> str:
-    return f"polars {metadata.version('polars')}"
+    return f"polars {metadata.version('polars')} on Python {sys.version.split()[0]}"
 
 
 def _source(settings: Settings) -> str:

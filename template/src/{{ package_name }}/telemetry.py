@@ -145,10 +145,9 @@ def configure_telemetry(
     Injected exporters (tests) are used synchronously and in addition to OTLP ones.
     """
     resource = build_resource(info)
+    signals: tuple[Signal, ...] = ("traces", "metrics", "logs")
     exporting = tuple(
-        signal
-        for signal in ("traces", "metrics", "logs")
-        if not settings.sdk_disabled and settings.endpoint_for(signal)
+        signal for signal in signals if not settings.sdk_disabled and settings.endpoint_for(signal)
     )
     timeout = settings.export_timeout_seconds
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -155,9 +156,12 @@ def _parse(value: pl.Expr, source_dtype: pl.DataType, target: ColumnType) -> pl.
             return text.str.to_date(format="%Y-%m-%d", strict=False)
         if target is ColumnType.BOOLEAN:
             lowered = text.str.to_lowercase()
-            return pl.when(lowered.is_in(["true", "1", "yes"])).then(True).when(
-                lowered.is_in(["false", "0", "no"])
-            ).then(False)
+            return (
+                pl.when(lowered.is_in(["true", "1", "yes"]))
+                .then(True)
+                .when(lowered.is_in(["false", "0", "no"]))
+                .then(False)
+            )
         return text.cast(POLARS_TYPES[target], strict=False)
     if target is ColumnType.TIMESTAMP and isinstance(source_dtype, pl.Datetime):
         in_utc = (
@@ -221,54 +225,52 @@ def violation(check: Check) -> pl.Expr:
     raise TypeError(f"unknown check {check!r}")
 
 
+@dataclass(frozen=True)
+class _CompiledRule:
+    """A rule as a boolean flag column: true where the row violates it."""
+
+    code: str
+    severity: Severity
+    expression: pl.Expr
+
+    @property
+    def flag(self) -> str:
+        return f"_violates:{self.code}"
+
+
 class PolarsValidator:
     """Evaluates every rule in one vectorised pass and splits the rows."""
 
-    def __init__(self, rules: Sequence[Rule], *, run_id_column: str = RUN_ID) -> None:
+    def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
-        self.run_id_column = run_id_column
 
     def validate(self, batch: Batch[Frame]) -> Validated[Frame]:
         """Flag violations, count them per reason code, and split valid from quarantined."""
         frame = batch.frame
-        data_columns = [name for name in frame.columns if not name.startswith("_")]
-        try:
-            check_rule_set(self.rules, data_columns)
-        except ValueError as error:
-            raise DataContractError(f"validation/rules.py: {error}") from None
-        checks = [(rule.code, rule.severity, violation(rule.check)) for rule in self.rules]
-        checks += [
-            (type_mismatch_code(name.removeprefix(MISMATCH_PREFIX)), Severity.QUARANTINE, pl.col(name))
-            for name in frame.columns
-            if _is_mismatch(name)
-        ]
-        flag_names = [f"_violates:{code}" for code, _, _ in checks]
-        flagged = frame.with_columns(
-            expression.alias(flag) for flag, (_, _, expression) in zip(flag_names, checks, strict=True)
-        )
-        totals = flagged.select(pl.col(flag_names).sum()).row(0) if checks else ()
-        violations = {code: int(n) for (code, _, _), n in zip(checks, totals, strict=True) if n}
-        failures = {
-            code: violations[code]
-            for code, severity, _ in checks
-            if severity is Severity.FAIL and code in violations
+        compiled = self._compile(frame.columns)
+        flags = [rule.flag for rule in compiled]
+        flagged = frame.with_columns(rule.expression.alias(rule.flag) for rule in compiled)
+        totals = flagged.select(pl.col(flags).sum()).row(0) if compiled else ()
+        violations = {
+            rule.code: int(total) for rule, total in zip(compiled, totals, strict=True) if total
         }
-        quarantine_flags = [
-            flag
-            for flag, (_, severity, _) in zip(flag_names, checks, strict=True)
-            if severity is Severity.QUARANTINE
-        ]
-        internal = [name for name in frame.columns if _is_mismatch(name)] + flag_names
+        failures = {
+            rule.code: violations[rule.code]
+            for rule in compiled
+            if rule.severity is Severity.FAIL and rule.code in violations
+        }
+        quarantining = [rule for rule in compiled if rule.severity is Severity.QUARANTINE]
         is_quarantined = (
-            pl.any_horizontal(quarantine_flags) if quarantine_flags else pl.lit(False)
+            pl.any_horizontal(rule.flag for rule in quarantining) if quarantining else pl.lit(False)
         )
+        internal = [name for name in frame.columns if _is_mismatch(name)] + flags
         valid = flagged.filter(~is_quarantined).drop(*internal, *COORDINATES)
-        reasons = pl.concat_list(
-            pl.when(pl.col(flag)).then(pl.lit(code))
-            for flag, (code, severity, _) in zip(flag_names, checks, strict=True)
-            if severity is not Severity.WARN
-        ).list.drop_nulls() if quarantine_flags else pl.lit([], dtype=pl.List(pl.String))
-        quarantined = flagged.filter(is_quarantined).with_columns(reasons.alias(REASONS))
+        quarantined = flagged.filter(is_quarantined)
+        if quarantining:
+            reasons = pl.concat_list(
+                pl.when(pl.col(rule.flag)).then(pl.lit(rule.code)) for rule in quarantining
+            ).list.drop_nulls()
+            quarantined = quarantined.with_columns(reasons.alias(REASONS))
         quarantined = quarantined.drop(*internal)
         return Validated(
             valid=Batch(valid, valid.height),
@@ -276,6 +278,26 @@ class PolarsValidator:
             violations=violations,
             failures=failures,
         )
+
+    def _compile(self, columns: Sequence[str]) -> list[_CompiledRule]:
+        data_columns = [name for name in columns if not name.startswith("_")]
+        try:
+            check_rule_set(self.rules, data_columns)
+        except ValueError as error:
+            raise DataContractError(f"validation/rules.py: {error}") from None
+        compiled = [
+            _CompiledRule(rule.code, rule.severity, violation(rule.check)) for rule in self.rules
+        ]
+        compiled += [
+            _CompiledRule(
+                type_mismatch_code(name.removeprefix(MISMATCH_PREFIX)),
+                Severity.QUARANTINE,
+                pl.col(name),
+            )
+            for name in columns
+            if _is_mismatch(name)
+        ]
+        return compiled
 
 
 # ---------------------------------------------------------------------------------------------

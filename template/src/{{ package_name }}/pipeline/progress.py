@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 
 class StageProgress(Protocol):
@@ -48,7 +48,7 @@ class TerminalProgress:
             console=console,
             transient=False,
         )
-        self._tasks: dict[str, int] = {}
+        self._tasks: dict[str, TaskID] = {}
         self._progress.start()
 
     def started(self, stage: str) -> None:

@@ -153,14 +153,12 @@ class PipelineRunner(Generic[FrameT]):
         stages = self.pipeline
         counts = state.counts
 
-        extracted = self._stage("extract", stages.extractor.extract, rows_in=None)
+        extracted = self._stage("extract", stages.extractor.extract)
         counts.read = extracted.rows
         state.sources = list(extracted.sources)
         self.instruments.records_read.add(extracted.rows, self._attributes)
 
-        transformed = self._stage(
-            "transform", lambda: stages.transformer.transform(extracted), rows_in=extracted.rows
-        )
+        transformed = self._stage("transform", stages.transformer.transform, extracted)
         counts.filtered = extracted.rows - transformed.rows
         if counts.filtered < 0:
             raise DataContractError(
@@ -169,9 +167,8 @@ class PipelineRunner(Generic[FrameT]):
             )
         del extracted  # let the engine free the raw frame before validation
 
-        validated = self._stage(
-            "validate", lambda: stages.validator.validate(transformed), rows_in=transformed.rows
-        )
+        validated = self._stage("validate", stages.validator.validate, transformed)
+        del transformed
         state.violations = dict(validated.violations)
         if validated.failures:
             failed = ", ".join(f"{code} ({n} rows)" for code, n in validated.failures.items())
@@ -180,7 +177,7 @@ class PipelineRunner(Generic[FrameT]):
                 "or change the rule's severity in validation/rules.py"
             )
 
-        self._stage("load", lambda: self._load(run_id, validated, state), rows_in=transformed.rows)
+        self._stage("load", lambda batch: self._load(run_id, batch, state), validated)
         self.instruments.records_written.add(counts.written, self._attributes)
         self.instruments.records_quarantined.add(counts.quarantined, self._attributes)
         self.instruments.records_filtered.add(counts.filtered, self._attributes)
@@ -207,9 +204,7 @@ class PipelineRunner(Generic[FrameT]):
             logger.info("no valid rows: the destination is left unchanged")
         return Batch(None, counts.written)
 
-    def _stage(
-        self, name: str, work: Callable[[], ResultT], *, rows_in: int | None
-    ) -> ResultT:
+    def _stage(self, name: str, work: Callable[..., ResultT], given: object = None) -> ResultT:
         """Run one stage inside its span, timing it and recording its row counts."""
         attributes = {**self._attributes, "pipeline.stage": name}
         self.progress.started(name)
@@ -217,9 +212,11 @@ class PipelineRunner(Generic[FrameT]):
         with self.instruments.tracer.start_as_current_span(
             f"pipeline.{name}", attributes=attributes
         ) as span:
-            if rows_in is not None:
-                span.set_attribute("pipeline.rows.in", rows_in)
-            result = work()
+            if given is None:
+                result = work()
+            else:
+                span.set_attribute("pipeline.rows.in", _rows_of(given))
+                result = work(given)
             rows_out = _rows_of(result)
             span.set_attribute("pipeline.rows.out", rows_out)
             if isinstance(result, Validated):

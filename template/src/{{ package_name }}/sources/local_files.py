@@ -41,7 +41,10 @@ def discover_source_files(settings: SourceSettings) -> list[SourceFile]:
     found: list[Path] = []
     for pattern in patterns:
         matches = sorted(
-            Path(match) for match in glob.glob(pattern, recursive=True) if Path(match).is_file()
+            # glob.glob, not Path.glob: patterns may be absolute paths.
+            Path(match)
+            for match in glob.glob(pattern, recursive=True)  # noqa: PTH207
+            if Path(match).is_file()
         )
         if not matches:
             raise ConfigurationError(

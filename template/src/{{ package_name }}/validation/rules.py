@@ -18,6 +18,7 @@ RULES: tuple[Rule, ...] = (
     Rule("ORDERED_AT_MISSING", Severity.QUARANTINE, NotNull("ordered_at")),
     Rule("AMOUNT_MISSING", Severity.QUARANTINE, NotNull("amount")),
     Rule("AMOUNT_NEGATIVE", Severity.QUARANTINE, InRange("amount", min=0)),
+    Rule("CURRENCY_MISSING", Severity.QUARANTINE, NotNull("currency")),
     Rule(
         "CURRENCY_UNSUPPORTED",
         Severity.QUARANTINE,

@@ -1,0 +1,63 @@
+"""End to end on the bundled sample: exact counts, the conservation law, idempotent reruns."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+from .conftest import Workspace, run_cli
+from .sample_expectations import EXPECTED
+
+
+def test_the_sample_run_reports_exact_counts_that_balance(workspace: Workspace) -> None:
+    result = run_cli("run", "--json", env=workspace.env())
+
+    assert result.returncode == 0, result.stderr
+    report = result.json()
+    counts = report["counts"]
+    assert report["status"] == "succeeded"
+    assert counts == EXPECTED.counts
+    assert counts["read"] == counts["written"] + counts["quarantined"] + counts["filtered"]
+    assert counts["quarantined"] > 0
+    assert report["output"] == str(workspace.destination / "current")
+    assert {key: report["violations"].get(key, 0) for key in EXPECTED.violations} == (
+        EXPECTED.violations
+    )
+
+
+def test_the_manifest_matches_the_output_and_the_quarantine(workspace: Workspace) -> None:
+    report = run_cli("run", "--json", env=workspace.env()).json()
+
+    manifest = json.loads(Path(report["manifest"]).read_text())
+    assert manifest["status"] == "succeeded"
+    assert manifest["counts"] == report["counts"]
+    assert workspace.output_frame().height == manifest["counts"]["written"]
+    quarantine = pl.read_parquet(report["quarantine"])
+    assert quarantine.height == manifest["counts"]["quarantined"]
+    assert quarantine["_run_id"].unique().to_list() == [report["run_id"]]
+    assert (quarantine["_reasons"].list.len() >= 1).all()
+    assert quarantine["_source_file"].str.ends_with(".csv").all()
+    assert (quarantine["_source_row"] >= 1).all()
+
+
+def test_a_second_run_produces_byte_identical_output(workspace: Workspace) -> None:
+    first = run_cli("run", "--json", env=workspace.env())
+    files_after_first = workspace.output_files()
+    second = run_cli("run", "--json", env=workspace.env())
+
+    assert first.returncode == second.returncode == 0
+    assert first.json()["run_id"] != second.json()["run_id"]
+    assert files_after_first
+    assert workspace.output_files() == files_after_first
+
+
+def test_the_human_summary_names_counts_and_locations(workspace: Workspace) -> None:
+    result = run_cli("run", env=workspace.env())
+
+    assert result.returncode == 0, result.stderr
+    for label in ("read", "written", "quarantined", "filtered", "duration", "output:"):
+        assert label in result.stdout
+    assert f"{EXPECTED.counts['read']:,}" in result.stdout
+    assert str(workspace.destination / "current") in result.stdout
