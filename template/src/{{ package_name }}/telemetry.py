@@ -16,7 +16,7 @@ from typing import Literal
 
 from opentelemetry import trace
 from opentelemetry.metrics import Counter, Histogram, Meter
-from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import (
     BatchLogRecordProcessor,
     LogRecordExporter,
@@ -64,6 +64,10 @@ class Telemetry:
     def attach_logging(self, logger: logging.Logger) -> None:
         """Send records of `logger` to OTel logs, correlated with the active span."""
         if self._log_handler is None:
+            # Imported here: the instrumentation package is slow to import and only needed
+            # once logging is attached.
+            from opentelemetry.instrumentation.logging.handler import LoggingHandler
+
             self._log_handler = LoggingHandler(logger_provider=self.logger_provider)
         logger.addHandler(self._log_handler)
 
