@@ -1,4 +1,8 @@
-"""What the bundled sample in data/sample/ must produce (see data/sample/README.md)."""
+"""What the bundled sample in data/sample/ must produce.
+
+Derived independently of this pipeline (a plain-Python re-implementation with the csv
+module); data/sample/README.md explains every number.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,32 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class SampleExpectations:
-    """Exact counts and violations per reason code for the sample."""
+    """Exact counts, violations per reason code and rows per partition for the sample."""
 
     counts: dict[str, int]
     violations: dict[str, int]
+    written_per_date: dict[str, int]
 
 
 EXPECTED = SampleExpectations(
-    counts={"read": 8, "written": 1, "quarantined": 5, "filtered": 2},
-    violations={"AMOUNT_NEGATIVE": 1},
+    counts={"read": 3000, "written": 2713, "quarantined": 229, "filtered": 58},
+    violations={
+        "ORDER_ID_MISSING": 30,
+        "CUSTOMER_ID_MISSING": 32,
+        "ORDERED_AT_MISSING": 45,
+        "AMOUNT_MISSING": 51,
+        "AMOUNT_NEGATIVE": 30,
+        "CURRENCY_MISSING": 18,
+        "CURRENCY_UNSUPPORTED": 31,
+        "TYPE_MISMATCH:amount": 30,
+        "TYPE_MISMATCH:ordered_at": 21,
+        "COUNTRY_MISSING": 34,
+    },
+    written_per_date={
+        "2026-09-29": 68,
+        "2026-09-30": 128,
+        "2026-10-01": 896,
+        "2026-10-02": 839,
+        "2026-10-03": 782,
+    },
 )

@@ -100,9 +100,11 @@ def _fail(error: PipelineError, run_id: str, as_json: bool) -> NoReturn:
 
 def _print_summary(result: RunResult) -> None:
     counts = result.counts
-    table = Table(title=f"{result.status}: run {result.run_id}", show_header=False)
+    table = Table(show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
+    table.add_row("run", result.run_id)
+    table.add_row("status", result.status)
     for label, value in (
         ("read", counts.read),
         ("written", counts.written),
