@@ -1,0 +1,551 @@
+# /// script
+# requires-python = ">=3.11"
+# dependencies = [
+#     "copier>=9.19",
+#     "copier-template-extensions>=0.3.4",
+#     "polars>=1.30",
+#     "psutil>=6.0",
+# ]
+# ///
+"""Benchmark harness: the rendered polars pipeline next to the hand-written baseline.
+
+    uv run python benchmarks/run_benchmark.py [--rows N] [--repeat R] [--baseline-only]
+
+Steps: render the default pipeline from the working tree (uncommitted edits included), `uv
+sync` it, generate the dataset once (cached in benchmarks/.work/), then run the pipeline and
+benchmarks/baseline_polars.py alternately with the rendered project's interpreter, each as a
+child process of this one. For every run it measures wall time and the peak RSS of the
+child's process tree (`os.wait4` rusage, plus a psutil sample of the whole tree every 50 ms;
+the larger is reported). Finally it checks that both sides produced the same counts and the
+same written rows, and prints min/median wall time, rows/s, peak RSS and the
+pipeline/baseline ratios against the targets.
+
+Exit status: 0 when every run succeeded and the outputs agree, 1 otherwise. The performance
+targets are reported as PASS/FAIL lines but never change the exit status: timings on a shared
+machine are evidence for a human, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import importlib.util
+import json
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import polars as pl
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+BENCHMARKS = REPO / "benchmarks"
+GENERATOR = BENCHMARKS / "generate_orders.py"
+BASELINE = BENCHMARKS / "baseline_polars.py"
+DEFAULT_WORKDIR = BENCHMARKS / ".work"
+
+WALL_TARGET = 1.25  # pipeline wall time <= 1.25x the baseline's
+RSS_TARGET = 1.5  # pipeline peak RSS <= 1.5x the baseline's
+SAMPLE_INTERVAL_S = 0.05
+COUNT_KEYS = ("read", "written", "quarantined", "filtered")
+# The written rows both sides must agree on: the source columns plus the two derived ones.
+OUTPUT_COLUMNS = {
+    "order_id": pl.String,
+    "customer_id": pl.String,
+    "ordered_at": pl.Datetime("us", "UTC"),
+    "amount": pl.Float64,
+    "currency": pl.String,
+    "country": pl.String,
+    "status": pl.String,
+    "coupon_code": pl.String,
+    "order_date": pl.Date,
+    "amount_eur": pl.Float64,
+}
+SKIP_WHEN_COPYING = {".git", ".venv", "node_modules"}
+GIT_IDENTITY = (
+    "-c",
+    "user.name=Benchmark",
+    "-c",
+    "user.email=benchmark@example.invalid",
+    "-c",
+    "commit.gpgsign=false",
+    "-c",
+    "tag.gpgsign=false",
+    "-c",
+    "init.defaultBranch=main",
+    "-c",
+    "core.hooksPath=/dev/null",
+)
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_checked(cmd: list[str], *, cwd: Path | None = None, env: dict | None = None) -> str:
+    """Run a setup command; on failure show its output and stop."""
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(
+            f"command failed ({result.returncode}): {shlex.join(cmd)}\n"
+            f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
+    return result.stdout
+
+
+# ----------------------------------------------------------------------------
+# (a) render, (b) uv sync
+# ----------------------------------------------------------------------------
+def snapshot_working_tree(destination: Path) -> Path:
+    """Copy what git would commit (tracked + untracked, minus ignored) into a fresh repo.
+
+    Copier renders from a git ref; committing a copy makes it render the working tree as it
+    is on disk, uncommitted edits of other engineers included.
+    """
+    listing = run_checked(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO
+    )
+    for name in filter(None, listing.split("\0")):
+        relative = Path(name)
+        origin = REPO / relative
+        if SKIP_WHEN_COPYING.intersection(relative.parts) or not origin.exists():
+            continue  # deleted in the working tree but still in the index
+        target = destination / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(origin, target, follow_symlinks=False)
+    git = ["git", *GIT_IDENTITY]
+    run_checked([*git, "init", "--quiet"], cwd=destination)
+    run_checked([*git, "add", "--all"], cwd=destination)
+    run_checked([*git, "commit", "--quiet", "--no-verify", "-m", "benchmark"], cwd=destination)
+    run_checked([*git, "tag", "v0.0.0"], cwd=destination)
+    return destination
+
+
+def copier_command(override: str | None) -> list[str]:
+    """copier from this interpreter (which has the template's Jinja extensions) if it can."""
+    if override:
+        return shlex.split(override)
+    if importlib.util.find_spec("copier") is not None:
+        return [sys.executable, "-m", "copier"]
+    found = shutil.which("copier")
+    if found is None:
+        raise SystemExit("copier not found: run via `uv run` from the repo, or pass --copier")
+    return [found]
+
+
+def render_pipeline(workdir: Path, copier: list[str]) -> Path:
+    template = workdir / "template-snapshot"
+    project = workdir / "pipeline"
+    for path in (template, project):
+        shutil.rmtree(path, ignore_errors=True)
+    template.mkdir(parents=True)
+    snapshot_working_tree(template)
+    started = time.perf_counter()
+    run_checked(
+        [*copier, "copy", "--trust", "--defaults", "--vcs-ref", "HEAD", str(template), str(project)]
+    )
+    log(f"rendered the default pipeline in {time.perf_counter() - started:.1f} s: {project}")
+    return project
+
+
+def uv_sync(project: Path) -> Path:
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}  # not the repo's venv
+    started = time.perf_counter()
+    run_checked([uv_binary(), "sync", "--quiet"], cwd=project, env=env)
+    log(f"uv sync in {time.perf_counter() - started:.1f} s")
+    python = project / ".venv" / "bin" / "python"
+    version = run_checked([str(python), "-c", "import polars; print(polars.__version__)"])
+    log(f"rendered interpreter: {python} (polars {version.strip()})")
+    return python
+
+
+def uv_binary() -> str:
+    found = shutil.which("uv")
+    if found is None:
+        raise SystemExit("uv not found on PATH")
+    return found
+
+
+# ----------------------------------------------------------------------------
+# (c) the dataset, generated once
+# ----------------------------------------------------------------------------
+def dataset(workdir: Path, rows: int, seed: int) -> Path:
+    """The cached Parquet dataset; a change to the generator makes a new one."""
+    digest = hashlib.sha256(GENERATOR.read_bytes()).hexdigest()[:10]
+    path = workdir / "data" / f"orders-{rows}-seed{seed}-{digest}.parquet"
+    if path.exists():
+        log(f"dataset (cached): {path}")
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    if importlib.util.find_spec("numpy") is not None:
+        command = [sys.executable, str(GENERATOR)]
+    else:  # the generator's inline metadata brings numpy
+        command = [uv_binary(), "run", "--quiet", "--script", str(GENERATOR)]
+    args = ["--rows", str(rows), "--seed", str(seed), "--out", str(partial)]
+    log(f"generating {rows:,} rows ...")
+    started = time.perf_counter()
+    run_checked([*command, *args])
+    partial.replace(path)  # a half-written file never looks cached
+    for stale in path.parent.glob(f"orders-{rows}-seed{seed}-*.parquet"):
+        if stale != path:  # made by an older generator
+            stale.unlink()
+    log(f"dataset generated in {time.perf_counter() - started:.1f} s: {path}")
+    return path
+
+
+# ----------------------------------------------------------------------------
+# (d) measured runs
+# ----------------------------------------------------------------------------
+@dataclass
+class Run:
+    side: str
+    index: int
+    wall_s: float
+    exit_code: int
+    rusage_maxrss_bytes: int
+    sampled_peak_bytes: int
+    out_dir: str
+    report: dict | None = None
+    stderr_tail: str = ""
+
+    @property
+    def peak_rss_bytes(self) -> int:
+        return max(self.rusage_maxrss_bytes, self.sampled_peak_bytes)
+
+
+class TreeSampler(threading.Thread):
+    """Sums the RSS of a process and all its descendants every 50 ms; keeps the maximum."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak = 0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.Error:
+            return
+        while not self.stopped.is_set():
+            total = 0
+            try:
+                for process in [root, *root.children(recursive=True)]:
+                    with contextlib.suppress(psutil.Error):  # a child that just exited
+                        total += process.memory_info().rss
+            except psutil.Error:
+                return  # the root is gone
+            self.peak = max(self.peak, total)
+            self.stopped.wait(SAMPLE_INTERVAL_S)
+
+
+def measure(side: str, index: int, cmd: list[str], env: dict, cwd: Path, out_dir: Path) -> Run:
+    """Run one child to completion; wall time from spawn to reap, peak RSS of its tree."""
+    logs = out_dir.parent / f"{out_dir.name}.log"
+    with (logs.with_suffix(".out")).open("wb") as stdout, logs.open("wb") as stderr:
+        started = time.perf_counter()
+        process = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=stdout, stderr=stderr)
+        sampler = TreeSampler(process.pid)
+        sampler.start()
+        # wait4 rather than Popen.wait: it returns the child's rusage (ru_maxrss, in KiB on
+        # Linux, covers the child and the descendants it waited for).
+        _, status, rusage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        sampler.stopped.set()
+        sampler.join()
+    output = logs.with_suffix(".out").read_text(errors="replace")
+    return Run(
+        side=side,
+        index=index,
+        wall_s=wall,
+        exit_code=process.returncode,
+        rusage_maxrss_bytes=rusage.ru_maxrss * 1024,
+        sampled_peak_bytes=sampler.peak,
+        out_dir=str(out_dir),
+        report=last_json_object(output),
+        stderr_tail=logs.read_text(errors="replace")[-2000:],
+    )
+
+
+def last_json_object(text: str) -> dict | None:
+    for line in reversed(text.splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except json.JSONDecodeError:
+                continue
+    return None
+
+
+@dataclass
+class Sides:
+    """How to start each side and where its written dataset ends up."""
+
+    python: Path
+    source: Path
+    pipeline_project: Path | None
+    runs_root: Path
+
+    def pipeline(self, index: int) -> tuple[list[str], dict, Path, Path]:
+        assert self.pipeline_project is not None
+        out = self.fresh(f"pipeline-{index}")
+        env = os.environ | {
+            "PIPELINE_SOURCE__PATH": str(self.source),
+            "PIPELINE_DESTINATION__PATH": str(out / "destination"),
+            "PIPELINE_RUNS_DIR": str(out / "runs"),
+        }
+        env.pop("VIRTUAL_ENV", None)
+        cmd = [str(self.python), "-m", "src.cli", "run", "--json"]
+        return cmd, env, self.pipeline_project, out
+
+    def baseline(self, index: int) -> tuple[list[str], dict, Path, Path]:
+        out = self.fresh(f"baseline-{index}")
+        cmd = [str(self.python), str(BASELINE), "--source", str(self.source), "--out", str(out)]
+        return cmd, dict(os.environ), out, out
+
+    def fresh(self, name: str) -> Path:
+        path = self.runs_root / name
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
+        return path
+
+
+def dataset_dir(run: Run) -> Path:
+    out = Path(run.out_dir)
+    return out / "destination" / "current" if run.side == "pipeline" else out / "dataset"
+
+
+def run_counts(run: Run) -> dict | None:
+    """The four totals from either side's JSON (the pipeline nests them under "counts")."""
+    report = run.report or {}
+    counts = report.get("counts", report)
+    if not all(key in counts for key in COUNT_KEYS):
+        return None
+    return {key: counts[key] for key in COUNT_KEYS}
+
+
+def run_reasons(run: Run) -> dict[str, int]:
+    """Per-code counts: quarantine reasons and warnings (the pipeline calls them violations)."""
+    report = run.report or {}
+    if "violations" in report:
+        return dict(report["violations"])
+    return {**report.get("reasons", {}), **report.get("warnings", {})}
+
+
+# ----------------------------------------------------------------------------
+# (e) same counts, same rows
+# ----------------------------------------------------------------------------
+def read_written_rows(directory: Path) -> tuple[pl.DataFrame, list[str]]:
+    """All Parquet files under a hive-partitioned dataset, in canonical column types."""
+    files = sorted(directory.resolve().glob("**/*.parquet"))
+    if not files:
+        raise ValueError(f"no Parquet files under {directory}")
+    frame = pl.scan_parquet(files, hive_partitioning=True).collect()
+    missing = [name for name in OUTPUT_COLUMNS if name not in frame.columns]
+    if missing:
+        raise ValueError(f"{directory} lacks columns {missing}")
+    extra = [name for name in frame.columns if name not in OUTPUT_COLUMNS]
+    # Enum/Categorical strings, other time units: compare values, not physical types.
+    frame = frame.select(pl.col(name).cast(dtype) for name, dtype in OUTPUT_COLUMNS.items())
+    return frame.sort("order_id", nulls_last=True, maintain_order=True), extra
+
+
+def compare_outputs(pipeline: Run, baseline: Run) -> list[str]:
+    """Problems found (empty when both sides agree); counts first, then every written row."""
+    problems = []
+    p_counts, b_counts = run_counts(pipeline), run_counts(baseline)
+    if p_counts is None:
+        problems.append(f"pipeline printed no counts ({', '.join(COUNT_KEYS)}) in its JSON")
+    elif p_counts != b_counts:
+        problems.append(f"counts differ: pipeline {p_counts} baseline {b_counts}")
+    try:
+        p_rows, extra = read_written_rows(dataset_dir(pipeline))
+        b_rows, _ = read_written_rows(dataset_dir(baseline))
+    except (ValueError, pl.exceptions.PolarsError) as error:
+        return [*problems, f"cannot read the written rows: {error}"]
+    if extra:
+        log(f"note: the pipeline's dataset has extra columns, not compared: {extra}")
+    if p_rows.height != b_rows.height:
+        problems.append(f"written rows: pipeline {p_rows.height:,} baseline {b_rows.height:,}")
+    if not p_rows.equals(b_rows):
+        problems.append("written rows differ: " + describe_difference(p_rows, b_rows))
+    return problems
+
+
+def describe_difference(pipeline: pl.DataFrame, baseline: pl.DataFrame) -> str:
+    """Which order_ids are on one side only, and which columns differ on shared ids."""
+    only_p = pipeline.join(baseline, on="order_id", how="anti", nulls_equal=True).height
+    only_b = baseline.join(pipeline, on="order_id", how="anti", nulls_equal=True).height
+    joined = pipeline.join(baseline, on="order_id", how="inner", suffix="_baseline")
+    differing = {
+        name: joined.select(pl.col(name).ne_missing(pl.col(f"{name}_baseline")).sum()).item()
+        for name in OUTPUT_COLUMNS
+        if name != "order_id"
+    }
+    differing = {name: n for name, n in differing.items() if n}
+    return (
+        f"{only_p:,} order_ids only in the pipeline's output, {only_b:,} only in the "
+        f"baseline's; rows differing per column on shared order_ids: {differing}"
+    )
+
+
+# ----------------------------------------------------------------------------
+# (f) the table
+# ----------------------------------------------------------------------------
+@dataclass
+class Summary:
+    side: str
+    runs: int
+    wall_min_s: float
+    wall_median_s: float
+    rows_per_s_median: float
+    peak_rss_mib: float
+    walls_s: list[float] = field(default_factory=list)
+
+
+def summarise(side: str, runs: list[Run], rows: int) -> Summary:
+    walls = [r.wall_s for r in runs]
+    median = statistics.median(walls)
+    return Summary(
+        side=side,
+        runs=len(runs),
+        wall_min_s=min(walls),
+        wall_median_s=median,
+        rows_per_s_median=rows / median,
+        peak_rss_mib=max(r.peak_rss_bytes for r in runs) / 2**20,
+        walls_s=[round(w, 3) for w in walls],
+    )
+
+
+def print_table(summaries: list[Summary], rows: int) -> list[str]:
+    print()
+    print(f"{rows:,} rows, {summaries[0].runs} run(s) per side")
+    header = (
+        f"{'side':<10}{'wall min s':>12}{'wall median s':>15}{'rows/s':>14}{'peak RSS MiB':>14}"
+    )
+    print(header)
+    print("-" * len(header))
+    for s in summaries:
+        print(
+            f"{s.side:<10}{s.wall_min_s:>12.2f}{s.wall_median_s:>15.2f}"
+            f"{s.rows_per_s_median:>14,.0f}{s.peak_rss_mib:>14,.0f}"
+        )
+    if len(summaries) < 2:
+        return []
+    pipeline, baseline = summaries
+    wall_ratio = pipeline.wall_median_s / baseline.wall_median_s
+    wall_min_ratio = pipeline.wall_min_s / baseline.wall_min_s
+    rss_ratio = pipeline.peak_rss_mib / baseline.peak_rss_mib
+    lines = [
+        f"wall (median) pipeline/baseline: {wall_ratio:.2f}x  target <= {WALL_TARGET}x  "
+        f"{'PASS' if wall_ratio <= WALL_TARGET else 'FAIL'}  (min/min: {wall_min_ratio:.2f}x)",
+        f"peak RSS      pipeline/baseline: {rss_ratio:.2f}x  target <= {RSS_TARGET}x  "
+        f"{'PASS' if rss_ratio <= RSS_TARGET else 'FAIL'}",
+    ]
+    print()
+    print("\n".join(lines))
+    return lines
+
+
+# ----------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Rendered polars pipeline vs hand-written baseline: wall time, rows/s, RSS."
+    )
+    parser.add_argument("--rows", type=int, default=10_000_000, help="dataset size")
+    parser.add_argument("--repeat", type=int, default=3, help="measured runs per side")
+    parser.add_argument("--seed", type=int, default=42, help="generator seed")
+    parser.add_argument(
+        "--baseline-only", action="store_true", help="skip rendering; run only the baseline"
+    )
+    parser.add_argument(
+        "--python",
+        type=Path,
+        help="interpreter for --baseline-only (default: this one); otherwise the rendered one",
+    )
+    parser.add_argument("--copier", help="copier command line (default: this interpreter's)")
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
+    parser.add_argument("--json-out", type=Path, help="also write the results here as JSON")
+    args = parser.parse_args(argv)
+    if args.repeat < 1 or args.rows < 1:
+        parser.error("--rows and --repeat must be positive")
+
+    workdir = args.workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    if args.baseline_only:
+        project, python = None, (args.python or Path(sys.executable))
+    else:
+        project = render_pipeline(workdir, copier_command(args.copier))
+        python = uv_sync(project)
+    source = dataset(workdir, args.rows, args.seed)
+    sides = Sides(
+        python=python, source=source, pipeline_project=project, runs_root=workdir / "runs"
+    )
+    order = ["baseline"] if args.baseline_only else ["pipeline", "baseline"]
+
+    runs: dict[str, list[Run]] = {side: [] for side in order}
+    failed = False
+    for index in range(1, args.repeat + 1):
+        # Alternate which side goes first, so neither always inherits the other's page cache.
+        for side in order if index % 2 else order[::-1]:
+            cmd, env, cwd, out = getattr(sides, side)(index)
+            run = measure(side, index, cmd, env, cwd, out)
+            runs[side].append(run)
+            log(
+                f"{side} #{index}: {run.wall_s:.2f} s, peak RSS {run.peak_rss_bytes / 2**20:,.0f}"
+                f" MiB (wait4 {run.rusage_maxrss_bytes / 2**20:,.0f}, sampled tree "
+                f"{run.sampled_peak_bytes / 2**20:,.0f}), exit {run.exit_code}"
+            )
+            if run.exit_code != 0:
+                log(f"{side} failed:\n{run.stderr_tail}")
+                failed = True
+            if index > 1:  # keep only the newest output per side: 10M rows is ~150 MB a run
+                shutil.rmtree(Path(runs[side][-2].out_dir), ignore_errors=True)
+        if failed:
+            break
+
+    problems = []
+    if not failed and not args.baseline_only:
+        started = time.perf_counter()
+        problems = compare_outputs(runs["pipeline"][-1], runs["baseline"][-1])
+        log(f"compared counts and written rows in {time.perf_counter() - started:.1f} s")
+        p_reasons, b_reasons = (run_reasons(runs[s][-1]) for s in ("pipeline", "baseline"))
+        if p_reasons != b_reasons:
+            log(f"note: per-code counts differ: pipeline {p_reasons} baseline {b_reasons}")
+    summaries = [summarise(side, side_runs, args.rows) for side, side_runs in runs.items()]
+    verdicts = print_table(summaries, args.rows)
+    for side in order:
+        print(f"{side} counts: {json.dumps(run_counts(runs[side][-1]))}")
+    if not args.baseline_only:
+        print("outputs: " + ("same counts, same written rows" if not problems else "DIFFER"))
+        for problem in problems:
+            print(f"  - {problem}")
+    if args.json_out:
+        args.json_out.write_text(
+            json.dumps(
+                {
+                    "rows": args.rows,
+                    "summaries": [asdict(s) for s in summaries],
+                    "verdicts": verdicts,
+                    "problems": problems,
+                    "runs": [asdict(r) | {"report": r.report} for rs in runs.values() for r in rs],
+                },
+                indent=2,
+            )
+        )
+    return 1 if failed or problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
