@@ -11,47 +11,42 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from opentelemetry import trace
+from opentelemetry import metrics, trace
 from opentelemetry.metrics import Counter, Histogram, Meter
-from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import (
-    BatchLogRecordProcessor,
-    LogRecordExporter,
-    SimpleLogRecordProcessor,
-)
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import (
-    MetricExporter,
-    MetricReader,
-    PeriodicExportingMetricReader,
-)
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    SimpleSpanProcessor,
-    SpanExporter,
-)
 
 from .build_info import BuildInfo
 from .settings import TelemetrySettings
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import LogRecordExporter
+    from opentelemetry.sdk.metrics.export import MetricExporter, MetricReader
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace.export import SpanExporter
+
 Signal = Literal["traces", "metrics", "logs"]
+SIGNALS: tuple[Signal, ...] = ("traces", "metrics", "logs")
 INSTRUMENTATION_SCOPE = "pipeline"
 
 
 @dataclass
 class Telemetry:
-    """The configured providers; `shutdown` flushes them within a bounded time."""
+    """The configured providers; `shutdown` flushes them within a bounded time.
 
-    tracer_provider: TracerProvider
-    meter_provider: MeterProvider
-    logger_provider: LoggerProvider
+    With nothing to export, the providers are the API's no-op ones: spans and metrics cost
+    nothing and the SDK is not even imported.
+    """
+
+    tracer_provider: trace.TracerProvider
+    meter_provider: metrics.MeterProvider
+    logger_provider: LoggerProvider | None
     timeout_seconds: float
     exporting: tuple[Signal, ...] = ()
+    _shutdowns: list[Callable[[], object]] = field(default_factory=list, repr=False)
     _log_handler: logging.Handler | None = field(default=None, repr=False)
 
     def instruments(self) -> PipelineInstruments:
@@ -63,9 +58,11 @@ class Telemetry:
 
     def attach_logging(self, logger: logging.Logger) -> None:
         """Send records of `logger` to OTel logs, correlated with the active span."""
+        if self.logger_provider is None:
+            return
         if self._log_handler is None:
             # Imported here: the instrumentation package is slow to import and only needed
-            # once logging is attached.
+            # when logs are exported.
             from opentelemetry.instrumentation.logging.handler import LoggingHandler
 
             self._log_handler = LoggingHandler(logger_provider=self.logger_provider)
@@ -75,11 +72,12 @@ class Telemetry:
         """Flush and stop every provider, giving up after `timeout_seconds` in total."""
         if self._log_handler is not None:
             logging.getLogger().removeHandler(self._log_handler)
+        if not self._shutdowns:
+            return
 
         def flush_and_stop() -> None:
-            self.tracer_provider.shutdown()
-            self.meter_provider.shutdown(timeout_millis=self.timeout_seconds * 1000)
-            self.logger_provider.shutdown()
+            for stop in self._shutdowns:
+                stop()
 
         # A collector outage must not hold the process hostage: run the shutdown on a
         # daemon thread and stop waiting when the budget is spent.
@@ -122,6 +120,8 @@ class PipelineInstruments:
 
 def build_resource(info: BuildInfo) -> Resource:
     """Resource attributes: the pipeline, template version and engine (plus OTEL_RESOURCE_*)."""
+    from opentelemetry.sdk.resources import Resource
+
     return Resource.create(
         {
             "service.name": info.pipeline,
@@ -148,12 +148,34 @@ def configure_telemetry(
 
     Injected exporters (tests) are used synchronously and in addition to OTLP ones.
     """
-    resource = build_resource(info)
-    signals: tuple[Signal, ...] = ("traces", "metrics", "logs")
     exporting = tuple(
-        signal for signal in signals if not settings.sdk_disabled and settings.endpoint_for(signal)
+        signal for signal in SIGNALS if not settings.sdk_disabled and settings.endpoint_for(signal)
     )
     timeout = settings.export_timeout_seconds
+    injected = (span_exporter, metric_reader, log_exporter)
+    if not exporting and all(exporter is None for exporter in injected):
+        return Telemetry(trace.NoOpTracerProvider(), metrics.NoOpMeterProvider(), None, timeout)
+    return _sdk_telemetry(settings, info, exporting, span_exporter, metric_reader, log_exporter)
+
+
+def _sdk_telemetry(
+    settings: TelemetrySettings,
+    info: BuildInfo,
+    exporting: tuple[Signal, ...],
+    span_exporter: SpanExporter | None,
+    metric_reader: MetricReader | None,
+    log_exporter: LogRecordExporter | None,
+) -> Telemetry:
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, SimpleLogRecordProcessor
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+
+    resource = build_resource(info)
+    timeout = settings.export_timeout_seconds
+    timeout_millis = timeout * 1000
 
     tracer_provider = TracerProvider(resource=resource)
     if span_exporter is not None:
@@ -161,7 +183,7 @@ def configure_telemetry(
     if "traces" in exporting:
         tracer_provider.add_span_processor(
             BatchSpanProcessor(
-                _otlp_span_exporter(settings, timeout), export_timeout_millis=timeout * 1000
+                _otlp_span_exporter(settings, timeout), export_timeout_millis=timeout_millis
             )
         )
 
@@ -169,21 +191,31 @@ def configure_telemetry(
     if "metrics" in exporting:
         readers.append(
             PeriodicExportingMetricReader(
-                _otlp_metric_exporter(settings, timeout), export_timeout_millis=timeout * 1000
+                _otlp_metric_exporter(settings, timeout), export_timeout_millis=timeout_millis
             )
         )
     meter_provider = MeterProvider(resource=resource, metric_readers=readers)
 
-    logger_provider = LoggerProvider(resource=resource)
-    if log_exporter is not None:
-        logger_provider.add_log_record_processor(SimpleLogRecordProcessor(log_exporter))
-    if "logs" in exporting:
-        logger_provider.add_log_record_processor(
-            BatchLogRecordProcessor(
-                _otlp_log_exporter(settings, timeout), export_timeout_millis=timeout * 1000
+    logger_provider: LoggerProvider | None = None
+    if log_exporter is not None or "logs" in exporting:
+        logger_provider = LoggerProvider(resource=resource)
+        if log_exporter is not None:
+            logger_provider.add_log_record_processor(SimpleLogRecordProcessor(log_exporter))
+        if "logs" in exporting:
+            logger_provider.add_log_record_processor(
+                BatchLogRecordProcessor(
+                    _otlp_log_exporter(settings, timeout), export_timeout_millis=timeout_millis
+                )
             )
-        )
-    return Telemetry(tracer_provider, meter_provider, logger_provider, timeout, exporting)
+    shutdowns: list[Callable[[], object]] = [
+        tracer_provider.shutdown,
+        lambda: meter_provider.shutdown(timeout_millis=timeout_millis),
+    ]
+    if logger_provider is not None:
+        shutdowns.append(logger_provider.shutdown)
+    return Telemetry(
+        tracer_provider, meter_provider, logger_provider, timeout, exporting, shutdowns
+    )
 
 
 # Exporters are imported only when used: the gRPC stack costs start-up time for nothing
