@@ -80,3 +80,63 @@ def commit_and_tag(repo: Path, message: str) -> None:
 def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Path to a tagged git snapshot of the template working tree, shared by the session."""
     return snapshot_template(REPO_ROOT, tmp_path_factory.mktemp("template") / "repo")
+
+
+# ----------------------------------------------------------------------------
+# Rendering helpers (shared by test_render, test_rendered_project and test_update)
+# ----------------------------------------------------------------------------
+
+
+def tag(repo: Path, name: str) -> None:
+    """Tag HEAD of `repo` as `name` (e.g. a later release, "v0.2.0")."""
+    git(repo, "tag", "--force", name)
+
+
+def commit_and_tag_release(repo: Path, message: str, release: str) -> None:
+    """Commit everything in `repo` and tag the commit `release` (TEMPLATE_TAG stays put)."""
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "--no-verify", "--message", message)
+    tag(repo, release)
+
+
+def render(
+    template: Path,
+    destination: Path,
+    data: dict[str, str] | None = None,
+    vcs_ref: str = "HEAD",
+) -> Path:
+    """Render `template` at `vcs_ref` into `destination` as `copier copy --defaults` does.
+
+    User settings (COPIER_SETTINGS_PATH, ~/.config/copier) are ignored, so a developer's own
+    copier defaults cannot change what the tests render.
+    """
+    from copier import Settings, run_copy  # copier is slow to import; only renders need it
+
+    run_copy(
+        str(template),
+        destination,
+        data=dict(data or {}),
+        defaults=True,
+        unsafe=True,
+        vcs_ref=vcs_ref,
+        quiet=True,
+        settings=Settings(),
+    )
+    return destination
+
+
+def tree_bytes(root: Path, exclude: tuple[str, ...] = (".git",)) -> dict[str, bytes]:
+    """Every file under `root` as relative POSIX path -> bytes, skipping top-level `exclude`.
+
+    Symlinks are recorded by their target (prefixed with "symlink:") rather than followed.
+    """
+    tree: dict[str, bytes] = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if relative.parts[0] in exclude:
+            continue
+        if path.is_symlink():
+            tree[relative.as_posix()] = b"symlink:" + str(path.readlink()).encode()
+        elif path.is_file():
+            tree[relative.as_posix()] = path.read_bytes()
+    return tree

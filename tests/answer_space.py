@@ -1,0 +1,207 @@
+"""The template's answer space, read from copier.yml, and the combinations tests render.
+
+Every question and every choice comes from copier.yml, so a choice added there is rendered,
+linted and tested without editing a test. Two pieces are written by hand, on purpose:
+
+- `is_supported(combination)`: the one readable rule saying which combinations of choices
+  the template promises to render. Today every combination of the offered choices is valid;
+  when one is not (a per-choice validator in copier.yml), say so here, and the questionnaire
+  tests check that copier refuses it.
+- the budget `MAX_FULL_PRODUCT`: past it, `combinations()` stops multiplying choices and
+  picks a pairwise covering instead (every value of every question, and every pair of values
+  of two questions, at least once), because choices that do not interact need not be
+  multiplied.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+COPIER_YML = Path(__file__).resolve().parent.parent / "copier.yml"
+
+# Up to this many supported combinations are all rendered; above it, a pairwise covering.
+MAX_FULL_PRODUCT = 16
+
+Combination = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Question:
+    """One copier.yml question: its key, default, offered values and when it is asked."""
+
+    key: str
+    default: Any
+    choices: tuple[str, ...] = ()
+    when: Any = True
+
+    @property
+    def is_choice(self) -> bool:
+        """True when the answer is one of a fixed set of values."""
+        return bool(self.choices)
+
+
+def _choice_values(raw: Any) -> tuple[str, ...]:
+    """Machine values of a copier `choices` entry, in the order copier.yml lists them.
+
+    Copier accepts a list of values, a list of [label, value] pairs, or a mapping from label
+    to value, where a value may itself be a mapping with `value` (and a per-choice
+    `validator`).
+    """
+    if raw is None:
+        return ()
+    items: list[Any] = list(raw.values()) if isinstance(raw, dict) else list(raw)
+    values: list[str] = []
+    for item in items:
+        if isinstance(item, dict):
+            item = item["value"]
+        elif isinstance(item, list | tuple):
+            item = item[1]
+        values.append(str(item))
+    return tuple(values)
+
+
+def load_questions(path: Path = COPIER_YML) -> dict[str, Question]:
+    """Every question in copier.yml (keys not starting with `_`), in file order."""
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    questions: dict[str, Question] = {}
+    for key, spec in config.items():
+        if key.startswith("_"):
+            continue
+        if not isinstance(spec, dict):  # shorthand `key: default`
+            questions[key] = Question(key, spec)
+            continue
+        questions[key] = Question(
+            key,
+            spec.get("default"),
+            _choice_values(spec.get("choices")),
+            spec.get("when", True),
+        )
+    return questions
+
+
+QUESTIONS = load_questions()
+CHOICE_QUESTIONS = tuple(question for question in QUESTIONS.values() if question.is_choice)
+
+
+def is_asked(question: Question, combination: Combination) -> bool:
+    """Whether copier asks `question` given the choices already made in `combination`.
+
+    `when` in copier.yml is a bool or a Jinja expression over earlier answers; choice
+    questions today have none. An expression that needs more than earlier choices fails
+    loudly here rather than silently testing the wrong thing.
+    """
+    if isinstance(question.when, bool):
+        return question.when
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    rendered = environment.from_string(str(question.when)).render(**combination)
+    return rendered.strip().lower() not in {"", "false", "0", "no", "off", "none"}
+
+
+def is_supported(combination: Combination) -> bool:
+    """Whether the template promises to render `combination` into a working project.
+
+    Today every combination of the offered choices is supported, so the only rule is that
+    each answer is a value copier.yml offers. When two choices cannot work together, copier.yml
+    disables one with a per-choice validator and the rule goes here, in words a reviewer can
+    check against that validator, for example:
+
+        if combination.get("engine") == "dask" and combination.get("destination") == "postgres":
+            return False  # no transactional Dask writer yet
+    """
+    return all(
+        combination[question.key] in question.choices
+        for question in CHOICE_QUESTIONS
+        if question.key in combination
+    )
+
+
+def combination_id(combination: Combination) -> str:
+    """Test id such as `pipeline_type:batch-engine:polars-source:local-destination:local`."""
+    return "-".join(f"{key}:{value}" for key, value in combination.items())
+
+
+def default_combination() -> dict[str, str]:
+    """The choices `copier copy --defaults` makes."""
+    combination: dict[str, str] = {}
+    for question in CHOICE_QUESTIONS:
+        if is_asked(question, combination):
+            combination[question.key] = str(question.default)
+    return combination
+
+
+def _full_product() -> list[dict[str, str]]:
+    """Every supported combination of choices, each once, in copier.yml order.
+
+    A question that is not asked for a combination is left out of it, so combinations that
+    differ only in unasked questions collapse into one.
+    """
+    seen: set[tuple[tuple[str, str], ...]] = set()
+    product: list[dict[str, str]] = []
+    for values in itertools.product(*(question.choices for question in CHOICE_QUESTIONS)):
+        combination: dict[str, str] = {}
+        for question, value in zip(CHOICE_QUESTIONS, values, strict=True):
+            if is_asked(question, combination):
+                combination[question.key] = value
+        key = tuple(combination.items())
+        if key not in seen and is_supported(combination):
+            seen.add(key)
+            product.append(combination)
+    return product
+
+
+def _pairs(combination: Combination) -> set[tuple[tuple[str, str], tuple[str, str]]]:
+    """Every pair of (question, value) answers in `combination`, plus each answer alone."""
+    items = sorted(combination.items())
+    singles = {(item, item) for item in items}
+    return singles | set(itertools.combinations(items, 2))
+
+
+def pairwise_covering(
+    candidates: Sequence[Combination], already_chosen: Sequence[Combination] = ()
+) -> list[Combination]:
+    """A small subset of `candidates` with every value and every pair of values they contain.
+
+    Greedy: repeatedly take the candidate covering most still-uncovered pairs (the first
+    one on ties, so the result is deterministic). Pairs `already_chosen` combinations cover
+    (the default one, say) count as covered.
+    """
+    uncovered = set().union(*(_pairs(candidate) for candidate in candidates))
+    for combination in already_chosen:
+        uncovered -= _pairs(combination)
+    chosen: list[Combination] = []
+    while uncovered:
+        best = max(candidates, key=lambda candidate: len(_pairs(candidate) & uncovered))
+        chosen.append(best)
+        uncovered -= _pairs(best)
+    return chosen
+
+
+def combinations(max_full_product: int = MAX_FULL_PRODUCT) -> list[dict[str, str]]:
+    """The combinations of choices the tests render, the default combination first.
+
+    All supported combinations while there are at most `max_full_product` of them; past
+    that, a pairwise covering of them.
+    """
+    product = _full_product()
+    default = default_combination()
+    if not is_supported(default):
+        raise ValueError(f"the default answers are not a supported combination: {default}")
+    if len(product) <= max_full_product:
+        selected: Sequence[Combination] = product
+    else:
+        selected = pairwise_covering(product, already_chosen=[default])
+    return [default] + [dict(c) for c in selected if dict(c) != default]
+
+
+def iter_choice_values() -> Iterator[tuple[str, str]]:
+    """Every (question, value) copier.yml offers, for coverage checks."""
+    for question in CHOICE_QUESTIONS:
+        for value in question.choices:
+            yield question.key, value

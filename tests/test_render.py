@@ -1,0 +1,295 @@
+"""Every combination of choices renders a clean, exact, deterministic project (layer 2).
+
+Fast: each combination is rendered once per module and shared by the checks; nothing here
+installs or runs the rendered project (test_rendered_project.py does). The combinations
+come from copier.yml through answer_space, so a new choice is rendered here without
+editing this file; a new *file* must be added to DEFAULT_PATHS below, on purpose.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import answer_space
+import pytest
+import yaml
+from template_fixtures import TEMPLATE_TAG, render, tree_bytes
+
+COMBINATIONS = answer_space.combinations()
+COMBINATION_IDS = [answer_space.combination_id(c) for c in COMBINATIONS]
+
+DEFAULT_PACKAGE = "orders_pipeline"
+
+# What `copier copy --defaults` renders, reviewed by eye: no caches, bytecode, virtual
+# environments, backups or editor files. Directories are implied by their files.
+DEFAULT_PATHS = sorted(
+    [
+        ".copier-answers.yml",
+        ".dockerignore",
+        ".github/workflows/ci.yml",
+        ".gitignore",
+        ".pre-commit-config.yaml",
+        "Dockerfile",
+        "README.md",
+        "catalog-info.yaml",
+        "data/sample/README.md",
+        "data/sample/orders-2026-10-01.csv",
+        "data/sample/orders-2026-10-02.csv",
+        "data/sample/orders-2026-10-03.csv",
+        "pipeline.toml",
+        "pyproject.toml",
+        "src/cli.py",
+        "src/orders_pipeline/__init__.py",
+        "src/orders_pipeline/build_info.json",
+        "src/orders_pipeline/build_info.py",
+        "src/orders_pipeline/cli.py",
+        "src/orders_pipeline/composition.py",
+        "src/orders_pipeline/contracts/__init__.py",
+        "src/orders_pipeline/contracts/orders.py",
+        "src/orders_pipeline/doctor.py",
+        "src/orders_pipeline/engines/__init__.py",
+        "src/orders_pipeline/engines/polars_engine.py",
+        "src/orders_pipeline/errors.py",
+        "src/orders_pipeline/pipeline/__init__.py",
+        "src/orders_pipeline/pipeline/contract.py",
+        "src/orders_pipeline/pipeline/manifest.py",
+        "src/orders_pipeline/pipeline/progress.py",
+        "src/orders_pipeline/pipeline/runner.py",
+        "src/orders_pipeline/pipeline/stages.py",
+        "src/orders_pipeline/settings.py",
+        "src/orders_pipeline/sinks/__init__.py",
+        "src/orders_pipeline/sinks/local_dataset.py",
+        "src/orders_pipeline/sources/__init__.py",
+        "src/orders_pipeline/sources/local_files.py",
+        "src/orders_pipeline/telemetry.py",
+        "src/orders_pipeline/transforms/__init__.py",
+        "src/orders_pipeline/transforms/orders.py",
+        "src/orders_pipeline/validation/__init__.py",
+        "src/orders_pipeline/validation/model.py",
+        "src/orders_pipeline/validation/rules.py",
+        "tests/__init__.py",
+        "tests/conftest.py",
+        "tests/otlp_receiver.py",
+        "tests/sample_expectations.py",
+        "tests/test_bad_input.py",
+        "tests/test_cli.py",
+        "tests/test_kill.py",
+        "tests/test_rules.py",
+        "tests/test_sample_run.py",
+        "tests/test_settings.py",
+        "tests/test_telemetry.py",
+        "tests/test_transforms.py",
+    ]
+)
+
+# Jinja delimiters that must not survive rendering. GitHub Actions expressions `${{ ... }}`
+# are the one legitimate use of `{{` in rendered files and are removed before the search.
+GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}", re.DOTALL)
+JINJA_TOKENS = ("{{", "}}", "{%", "%}", "{#")
+
+STRUCTURED_SUFFIXES = {".yml", ".yaml", ".toml", ".json"}
+
+
+def expected_paths(combination: answer_space.Combination, package: str) -> set[str]:
+    """The exact set of files `combination` renders, with the package named `package`.
+
+    Rule for combinations other than the default: today no choice adds, removes or swaps a
+    file, so every combination renders DEFAULT_PATHS. When a choice does (for example
+    `engines/<engine>_engine.py`, only the chosen one), express it here as a rule over
+    `combination`, not as another list.
+    """
+    prefix = f"src/{DEFAULT_PACKAGE}/"
+    return {
+        f"src/{package}/{path.removeprefix(prefix)}" if path.startswith(prefix) else path
+        for path in DEFAULT_PATHS
+    }
+
+
+def assert_exact_paths(actual: set[str], expected: set[str]) -> None:
+    """Fail listing every unexpected and every missing path."""
+    unexpected, missing = sorted(actual - expected), sorted(expected - actual)
+    assert not unexpected, "rendered files nobody expected:\n  " + "\n  ".join(unexpected)
+    assert not missing, "expected files not rendered:\n  " + "\n  ".join(missing)
+
+
+def text_files(tree: dict[str, bytes]) -> dict[str, str]:
+    """The files of `tree` that decode as UTF-8 (data samples like Parquet are skipped)."""
+    texts: dict[str, str] = {}
+    for path, content in tree.items():
+        try:
+            texts[path] = content.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+    return texts
+
+
+@pytest.fixture(scope="module", params=COMBINATIONS, ids=COMBINATION_IDS)
+def combination(request: pytest.FixtureRequest) -> dict[str, str]:
+    """One combination of choices from copier.yml."""
+    chosen: dict[str, str] = request.param
+    return chosen
+
+
+@pytest.fixture(scope="module")
+def rendered(
+    combination: dict[str, str], template_repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The project `combination` renders, shared by every check in this module."""
+    return render(template_repo, tmp_path_factory.mktemp("render") / "project", combination)
+
+
+@pytest.fixture(scope="module")
+def rendered_tree(rendered: Path) -> dict[str, bytes]:
+    """The rendered project's files as relative path -> bytes."""
+    return tree_bytes(rendered)
+
+
+# ----------------------------------------------------------------------------
+# The answer space itself
+# ----------------------------------------------------------------------------
+
+
+def test_default_combination_is_the_questionnaire_contract_default() -> None:
+    contract_defaults = {
+        "pipeline_type": "batch",
+        "engine": "polars",
+        "source": "local",
+        "destination": "local",
+    }
+    default = answer_space.default_combination()
+    assert {key: default.get(key) for key in contract_defaults} == contract_defaults
+    assert COMBINATIONS[0] == default
+
+
+def test_combination_ids_name_each_choice_in_copier_yml_order() -> None:
+    assert answer_space.combination_id(answer_space.default_combination()) == (
+        "pipeline_type:batch-engine:polars-source:local-destination:local"
+    )
+
+
+def test_combinations_exercise_every_offered_value_of_every_choice_question() -> None:
+    offered = set(answer_space.iter_choice_values())
+    exercised = {item for combination in COMBINATIONS for item in combination.items()}
+    assert exercised == offered
+
+
+def test_pairwise_covering_of_a_large_space_covers_every_pair_with_few_combinations() -> None:
+    # A space the size DESIGN.md promises (3 pipeline types x 4 engines x 4 orchestrators
+    # x 3 sources x 3 destinations = 432 combinations) must not be multiplied out.
+    space = {
+        "pipeline_type": ("batch", "streaming", "hybrid"),
+        "engine": ("polars", "pandas", "spark", "dask"),
+        "orchestrator": ("airflow", "dagster", "prefect", "step_functions"),
+        "source": ("local", "s3", "postgres"),
+        "destination": ("local", "s3", "postgres"),
+    }
+    product = [
+        dict(zip(space, values, strict=True)) for values in itertools.product(*space.values())
+    ]
+    covering = answer_space.pairwise_covering(product)
+    needed = {
+        ((a, va), (b, vb)) for a, b in _key_pairs(space) for va in space[a] for vb in space[b]
+    }
+    covered = {((a, c[a]), (b, c[b])) for c in covering for a, b in _key_pairs(space)}
+    assert needed <= covered
+    assert len(covering) <= 24, f"{len(covering)} combinations for pairwise coverage"
+
+
+def _key_pairs(space: dict[str, tuple[str, ...]]) -> list[tuple[str, str]]:
+    """Every pair of keys of `space`, sorted within the pair (as answer_space pairs them)."""
+    keys = sorted(space)
+    return [(a, b) for i, a in enumerate(keys) for b in keys[i + 1 :]]
+
+
+def test_unsupported_combinations_are_refused_by_the_predicate() -> None:
+    default = answer_space.default_combination()
+    assert answer_space.is_supported(default)
+    assert not answer_space.is_supported({**default, "engine": "not-an-offered-engine"})
+
+
+# ----------------------------------------------------------------------------
+# Every combination
+# ----------------------------------------------------------------------------
+
+
+def test_renders_exactly_the_expected_files(
+    combination: dict[str, str], rendered_tree: dict[str, bytes]
+) -> None:
+    assert_exact_paths(set(rendered_tree), expected_paths(combination, DEFAULT_PACKAGE))
+
+
+def test_no_jinja_is_left_in_any_rendered_text_file(rendered_tree: dict[str, bytes]) -> None:
+    leftovers = []
+    for path, text in text_files(rendered_tree).items():
+        stripped = GITHUB_EXPRESSION.sub("", text)
+        for number, line in enumerate(stripped.splitlines(), start=1):
+            if any(token in line for token in JINJA_TOKENS):
+                leftovers.append(f"{path}:{number}: {line.strip()}")
+    assert leftovers == []
+
+
+def test_every_yaml_toml_and_json_file_parses(rendered_tree: dict[str, bytes]) -> None:
+    parsed = []
+    for path, content in rendered_tree.items():
+        suffix = Path(path).suffix
+        if suffix not in STRUCTURED_SUFFIXES:
+            continue
+        text = content.decode("utf-8")
+        try:
+            if suffix == ".toml":
+                tomllib.loads(text)
+            elif suffix == ".json":
+                json.loads(text)
+            else:
+                list(yaml.safe_load_all(text))
+        except (ValueError, yaml.YAMLError) as error:  # TOMLDecodeError is a ValueError
+            pytest.fail(f"{path} does not parse: {error}")
+        parsed.append(path)
+    assert {"pyproject.toml", "catalog-info.yaml", ".copier-answers.yml"} <= set(parsed)
+
+
+def test_rendering_twice_gives_byte_identical_trees(
+    combination: dict[str, str],
+    template_repo: Path,
+    rendered_tree: dict[str, bytes],
+    tmp_path: Path,
+) -> None:
+    again = tree_bytes(render(template_repo, tmp_path / "again", combination))
+    assert sorted(again) == sorted(rendered_tree)
+    differing = [path for path in rendered_tree if again[path] != rendered_tree[path]]
+    assert differing == []
+
+
+def test_answers_file_records_every_question_and_the_template_version(
+    combination: dict[str, str], rendered: Path
+) -> None:
+    answers = yaml.safe_load((rendered / ".copier-answers.yml").read_text(encoding="utf-8"))
+    asked = {
+        key
+        for key, question in answer_space.QUESTIONS.items()
+        if answer_space.is_asked(question, answers)
+    }
+    assert sorted(asked - set(answers)) == [], "questions missing from .copier-answers.yml"
+    assert {key: answers[key] for key in combination} == combination
+    assert answers["_commit"] == TEMPLATE_TAG
+
+
+def test_another_project_name_renders_its_own_package_and_no_default_name(
+    combination: dict[str, str], template_repo: Path, tmp_path: Path
+) -> None:
+    project = render(
+        template_repo, tmp_path / "invoice-sync", {**combination, "project_name": "Invoice Sync"}
+    )
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert (answers["project_slug"], answers["package_name"]) == ("invoice-sync", "invoice_sync")
+    tree = tree_bytes(project)
+    # "orders" alone is the dataset and stays; the default project's identity must not.
+    for default_identity in (DEFAULT_PACKAGE, "orders-pipeline", "Orders Pipeline"):
+        leaks = [path for path, content in tree.items() if default_identity.encode() in content]
+        leaks += [path for path in tree if default_identity in path]
+        assert leaks == [], f"{default_identity!r} left in a project named Invoice Sync"
+    assert_exact_paths(set(tree), expected_paths(combination, "invoice_sync"))
