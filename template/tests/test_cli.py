@@ -39,3 +39,12 @@ def test_secrets_never_reach_output_logs_or_manifests(workspace: Workspace) -> N
 
 def test_unknown_commands_are_usage_errors(workspace: Workspace) -> None:
     assert run_cli("fly", env=workspace.env()).returncode == 2
+
+
+def test_error_messages_print_literally_even_with_brackets_in_paths(
+    workspace: Workspace,
+) -> None:
+    result = run_cli("run", env=workspace.env(str(workspace.root / "in[/x]" / "*.csv")))
+
+    assert result.returncode == 78
+    assert "[source] path in pipeline.toml" in result.stderr

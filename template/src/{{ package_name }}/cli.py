@@ -13,6 +13,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .build_info import build_info
@@ -94,7 +95,10 @@ def _fail(error: PipelineError, run_id: str, as_json: bool) -> NoReturn:
     if as_json:
         sys.stdout.write(json.dumps(payload, sort_keys=True) + "\n")
     else:
-        stderr.print(f"[bold red]{error.error_class} error[/]: {error}", highlight=False)
+        # Messages hold paths and `[section]` names: never let rich read them as markup.
+        stderr.print(
+            f"[bold red]{error.error_class} error[/]: {escape(str(error))}", highlight=False
+        )
     raise typer.Exit(int(error.exit_code))
 
 
@@ -123,7 +127,7 @@ def _print_summary(result: RunResult) -> None:
     lines.append(f"manifest:   {result.manifest}")
     for line in lines:
         # soft_wrap: paths must stay copyable, not be folded at the terminal width.
-        stdout.print(line, highlight=False, soft_wrap=True)
+        stdout.print(line, highlight=False, soft_wrap=True, markup=False)
 
 
 @app.command()
@@ -137,7 +141,7 @@ def doctor(config: ConfigOption = None) -> None:
         table.add_column(heading)
     for check in report:
         status = "[green]ok[/]" if check.ok else "[red]FAIL[/]"
-        table.add_row(check.name, status, check.detail)
+        table.add_row(check.name, status, escape(check.detail))
     stdout.print(table)
     failed = [check for check in report if not check.ok]
     if failed:

@@ -20,7 +20,7 @@ from .transforms.orders import transform
 from .validation.rules import RULES
 
 
-def build_pipeline(settings: Settings) -> Pipeline[pl.DataFrame]:
+def build_pipeline(settings: Settings) -> Pipeline[pl.LazyFrame]:
     """Assemble the stages for these settings."""
     dataset = LocalSnapshotDataset(
         settings.destination.path, keep_snapshots=settings.destination.keep_snapshots

@@ -1,9 +1,11 @@
 """The Polars engine: every stage in native Polars expressions.
 
-Reading conforms each file to the declared contract (values that do not parse become null
-and are flagged for quarantine as `TYPE_MISMATCH:<column>`). Rules compile to one vectorised
-pass. Each stage materialises its result in memory (`engine="in-memory"` measured fastest
-for this shape of job), so stage spans and row counts are exact.
+Frames are LazyFrames. Extraction plans the conformed scan (values that do not parse become
+null and are flagged for quarantine as `TYPE_MISMATCH:<column>`) and counts rows from file
+metadata; the transform stage executes the scan and the team's transformations as one plan
+(`engine="in-memory"` measured fastest for this shape of job), so reading time shows in the
+transform span. Rules compile to one vectorised pass; valid rows stream from memory into the
+partitioned Parquet sink without another copy.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ from ..validation.model import (
     type_mismatch_code,
 )
 
-Frame = pl.DataFrame
+Frame = pl.LazyFrame
+HIVE_NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 SOURCE_FILE = "_source_file"
 SOURCE_ROW = "_source_row"
 MISMATCH_PREFIX = "_type_mismatch:"
@@ -68,7 +71,7 @@ class PolarsFileExtractor:
         self.contract = contract
 
     def extract(self) -> Extracted[Frame]:
-        """Read every file; coordinates are the file and the 1-based record number in it."""
+        """Plan the read; coordinates are the file and the 1-based record number in it."""
         file_names = [str(source.path) for source in self.files]
         file_dtype = pl.Enum(file_names)
         frames = [self._conformed(source, file_dtype) for source in self.files]
@@ -84,15 +87,9 @@ class PolarsFileExtractor:
             ).select(*self.contract.column_names, *COORDINATES, *mismatch_columns)
             for frame in frames
         ]
-        try:
-            frame = pl.concat(aligned, how="vertical").collect(engine="in-memory")
-        except pl.exceptions.PolarsError as error:
-            raise DataContractError(
-                f"cannot read source files {', '.join(file_names)}: {error}"
-            ) from None
-        except OSError as error:
-            raise TransientError(f"reading source files failed: {error}") from None
-        return Extracted(frame=frame, rows=frame.height, sources=tuple(file_names))
+        frame = pl.concat(aligned, how="vertical")
+        rows = _collect(frame.select(pl.len()), f"source files {', '.join(file_names)}").item()
+        return Extracted(frame=frame, rows=int(rows), sources=tuple(file_names))
 
     def _conformed(self, source: SourceFile, file_dtype: pl.Enum) -> pl.LazyFrame:
         raw = _scan(source, self.contract)
@@ -187,20 +184,25 @@ class PolarsTransformer:
         self.function = function
 
     def transform(self, batch: Batch[Frame]) -> Batch[Frame]:
-        """Apply the transformation; the coordinate columns must survive it."""
-        try:
-            frame = self.function(batch.frame.lazy()).collect(engine="in-memory")
-        except pl.exceptions.PolarsError as error:
-            raise DataContractError(
-                f"a transformation in transforms/ failed on this data: {error}"
-            ) from None
+        """Read and transform in one plan; the coordinate columns must survive it."""
+        frame = _collect(self.function(batch.frame), "reading and transforming the source")
         lost = [name for name in COORDINATES if name not in frame.columns]
         if lost:
             raise DataContractError(
                 f"transforms/ dropped the source coordinate columns {lost}: keep every column "
                 "starting with '_' (use with_columns/filter, or select pl.col('^_.*$') too)"
             )
-        return Batch(frame=frame, rows=frame.height)
+        return Batch(frame=frame.lazy(), rows=frame.height)
+
+
+def _collect(plan: pl.LazyFrame, what: str) -> pl.DataFrame:
+    """Execute a plan, turning engine errors into classified pipeline errors."""
+    try:
+        return plan.collect(engine="in-memory")
+    except pl.exceptions.PolarsError as error:
+        raise DataContractError(f"{what} failed on this data: {error}") from None
+    except OSError as error:
+        raise TransientError(f"{what} failed reading a file: {error}") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -246,7 +248,7 @@ class PolarsValidator:
 
     def validate(self, batch: Batch[Frame]) -> Validated[Frame]:
         """Flag violations, count them per reason code, and split valid from quarantined."""
-        frame = batch.frame
+        frame = _collect(batch.frame, "validation")  # already in memory: no work
         compiled = self._compile(frame.columns)
         flags = [rule.flag for rule in compiled]
         flagged = frame.with_columns(rule.expression.alias(rule.flag) for rule in compiled)
@@ -264,7 +266,8 @@ class PolarsValidator:
             pl.any_horizontal(rule.flag for rule in quarantining) if quarantining else pl.lit(False)
         )
         internal = [name for name in frame.columns if _is_mismatch(name)] + flags
-        valid = flagged.filter(~is_quarantined).drop(*internal, *COORDINATES)
+        # Valid rows stay a plan: the sink streams them out of memory without a copy.
+        valid = flagged.lazy().filter(~is_quarantined).drop(*internal, *COORDINATES)
         quarantined = flagged.filter(is_quarantined)
         if quarantining:
             reasons = pl.concat_list(
@@ -273,8 +276,8 @@ class PolarsValidator:
             quarantined = quarantined.with_columns(reasons.alias(REASONS))
         quarantined = quarantined.drop(*internal)
         return Validated(
-            valid=Batch(valid, valid.height),
-            quarantined=Batch(quarantined, quarantined.height),
+            valid=Batch(valid, frame.height - quarantined.height),
+            quarantined=Batch(quarantined.lazy(), quarantined.height),
             violations=violations,
             failures=failures,
         )
@@ -318,22 +321,16 @@ class PolarsParquetLoader:
 
     def stage(self, batch: Batch[Frame], run_id: str) -> StagedOutput:
         """Write the partitions into staging and count the rows actually on disk."""
-        frame = batch.frame
-        if self.partition_by not in frame.columns:
+        if self.partition_by not in batch.frame.collect_schema():
             raise DataContractError(
                 f"partition column {self.partition_by!r} is missing after transforms: derive it "
                 "in transforms/ or change partition_by in contracts/"
             )
-        nulls = frame.get_column(self.partition_by).null_count()
-        if nulls:
-            raise DataContractError(
-                f"{nulls} rows have no value in partition column {self.partition_by!r}: add a "
-                "NotNull rule for the column it is derived from in validation/rules.py"
-            )
         staged = self.dataset.begin(run_id)
         try:
-            frame.write_parquet(staged.path, partition_by=self.partition_by)
+            batch.frame.sink_parquet(pl.PartitionBy(staged.path, key=self.partition_by))
             written = self.dataset.carry_over(staged)
+            self._refuse_null_partition(written)
             files = [path for name in written for path in (staged.path / name).glob("*.parquet")]
             rows = pl.scan_parquet(files).select(pl.len()).collect().item() if files else 0
         except BaseException:
@@ -341,6 +338,13 @@ class PolarsParquetLoader:
             raise
         self._staged[run_id] = staged
         return StagedOutput(rows=rows, partitions=written, staging_location=str(staged.path))
+
+    def _refuse_null_partition(self, partitions: Sequence[str]) -> None:
+        if f"{self.partition_by}={HIVE_NULL_PARTITION}" in partitions:
+            raise DataContractError(
+                f"some rows have no value in partition column {self.partition_by!r}: add a "
+                "NotNull rule for the column it is derived from in validation/rules.py"
+            )
 
     def commit(self, staged: StagedOutput) -> CommittedOutput:
         """Switch readers to the new snapshot in one atomic step."""
@@ -371,8 +375,11 @@ class PolarsQuarantineWriter:
         """Write atomically (temporary file, then rename)."""
         target = self.runs_dir / run_id / "quarantine.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
-        frame = batch.frame.with_columns(
-            pl.col(SOURCE_FILE).cast(pl.String), pl.lit(run_id).alias(RUN_ID)
+        frame = _collect(
+            batch.frame.with_columns(
+                pl.col(SOURCE_FILE).cast(pl.String), pl.lit(run_id).alias(RUN_ID)
+            ),
+            "quarantine",
         )
         with tempfile.NamedTemporaryFile(
             dir=target.parent, prefix=".quarantine.", suffix=".parquet", delete=False
