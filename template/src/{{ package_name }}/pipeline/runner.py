@@ -20,7 +20,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 from ..build_info import BuildInfo
 from ..errors import DataContractError, PipelineError
 from ..telemetry import PipelineInstruments
-from .manifest import Counts, ManifestStore, RunManifest
+from .manifest import Counts, ManifestStore, RunManifest, RunStatus
 from .progress import SilentProgress, StageProgress
 from .stages import (
     Batch,
@@ -233,14 +233,14 @@ class PipelineRunner(Generic[FrameT]):
         state: _RunState,
         started_at: datetime,
         started: float,
-        status: str,
+        status: RunStatus,
     ) -> str:
         manifest = RunManifest(
             run_id=run_id,
             pipeline=self.info.pipeline,
             template_version=self.info.template_version,
             engine=self.info.engine,
-            status="succeeded" if status == "succeeded" else "failed",
+            status=status,
             started_at=started_at.isoformat(),
             finished_at=datetime.now(UTC).isoformat(),
             duration_seconds=round(time.perf_counter() - started, 3),
