@@ -1,4 +1,4 @@
-"""Command line: `run` processes the configured input, `doctor` checks the setup.
+"""Command line: `run` (all or one partition), `backfill` (a date range), `doctor`.
 
 Exit codes: 0 success, 65 data contract, 70 internal, 75 transient (retry), 78 configuration.
 """
@@ -9,6 +9,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from datetime import datetime
 from typing import Annotated, NoReturn
 
 import typer
@@ -18,9 +19,9 @@ from rich.table import Table
 
 from .build_info import build_info
 from .errors import ExitCode, PipelineError
-from .pipeline.manifest import ManifestStore
+from .orchestration.entrypoint import partitions_between, run_partition
 from .pipeline.progress import progress_for
-from .pipeline.runner import PipelineRunner, RunResult, new_run_id
+from .pipeline.runner import RunResult, new_run_id
 from .settings import Settings, load_settings
 from .telemetry import Telemetry, configure_logging, configure_telemetry
 
@@ -39,24 +40,34 @@ ConfigOption = Annotated[
 ]
 
 
+PartitionOption = Annotated[
+    datetime | None,
+    typer.Option(
+        "--partition",
+        formats=["%Y-%m-%d"],
+        help="Process one daily partition (YYYY-MM-DD): the files `{date}` in source.path names.",
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object instead of the summary.")
+]
+
+
 @app.command()
 def run(
-    config: ConfigOption = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object instead of the summary.")
-    ] = False,
+    config: ConfigOption = None, partition: PartitionOption = None, as_json: JsonOption = False
 ) -> None:
-    """Run the pipeline once over the configured source."""
+    """Run the pipeline once: over every partition, or over `--partition`."""
     run_id = new_run_id()
+    settings, telemetry = _start(config, run_id, as_json)
     try:
-        settings = load_settings(config)
-    except PipelineError as error:
-        _fail(error, run_id, as_json)
-    configure_logging(settings.log_level)
-    telemetry = configure_telemetry(settings.telemetry, build_info())
-    telemetry.attach_logging(logging.getLogger())
-    try:
-        result = _run_once(settings, run_id, telemetry, show_progress=not as_json)
+        result = run_partition(
+            partition.date() if partition else None,
+            settings=settings,
+            telemetry=telemetry,
+            progress=progress_for(stderr, enabled=not as_json),
+            run_id=run_id,
+        )
     except PipelineError as error:
         _fail(error, run_id, as_json)
     finally:
@@ -67,24 +78,72 @@ def run(
         _print_summary(result)
 
 
-def _run_once(
-    settings: Settings, run_id: str, telemetry: Telemetry, *, show_progress: bool
-) -> RunResult:
-    from .composition import build_pipeline  # the engine is imported only when a run starts
+@app.command()
+def backfill(
+    start: Annotated[
+        datetime, typer.Option("--start", formats=["%Y-%m-%d"], help="First partition.")
+    ],
+    end: Annotated[
+        datetime, typer.Option("--end", formats=["%Y-%m-%d"], help="Last partition (included).")
+    ],
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Process a date range partition by partition; stops at the first failing partition."""
+    run_id = new_run_id()
+    settings, telemetry = _start(config, run_id, as_json)
+    done: list[RunResult] = []
+    try:
+        days = list(partitions_between(start.date(), end.date()))
+        for number, day in enumerate(days, start=1):
+            try:
+                result = run_partition(day, settings=settings, telemetry=telemetry)
+            except PipelineError as error:
+                _fail(error, run_id, as_json, partition=day.isoformat(), completed=done)
+            done.append(result)
+            if not as_json:
+                counts = result.counts
+                stderr.print(
+                    f"[{number}/{len(days)}] {day}: read {counts.read:,}, written "
+                    f"{counts.written:,}, quarantined {counts.quarantined:,}, filtered "
+                    f"{counts.filtered:,} ({result.duration_seconds:.2f} s)",
+                    highlight=False,
+                    markup=False,
+                )
+    except PipelineError as error:
+        _fail(error, run_id, as_json, completed=done)
+    finally:
+        telemetry.shutdown()
+    if as_json:
+        payload = {"status": "succeeded", "partitions": [result.to_dict() for result in done]}
+        sys.stdout.write(json.dumps(payload, sort_keys=True) + "\n")
+    else:
+        stdout.print(f"backfilled {len(done)} partition(s) from {start:%Y-%m-%d} to {end:%Y-%m-%d}")
 
-    runner = PipelineRunner(
-        build_pipeline(settings),
-        info=build_info(),
-        instruments=telemetry.instruments(),
-        manifests=ManifestStore(settings.runs_dir),
-        progress=progress_for(stderr, enabled=show_progress),
-    )
-    return runner.run(run_id)
+
+def _start(config: Path | None, run_id: str, as_json: bool) -> tuple[Settings, Telemetry]:
+    """Settings, console logging and telemetry, once per command."""
+    try:
+        settings = load_settings(config)
+    except PipelineError as error:
+        _fail(error, run_id, as_json)
+    configure_logging(settings.log_level)
+    telemetry = configure_telemetry(settings.telemetry, build_info())
+    telemetry.attach_logging(logging.getLogger())
+    return settings, telemetry
 
 
-def _fail(error: PipelineError, run_id: str, as_json: bool) -> NoReturn:
-    payload = {
+def _fail(
+    error: PipelineError,
+    run_id: str,
+    as_json: bool,
+    *,
+    partition: str | None = None,
+    completed: list[RunResult] | None = None,
+) -> NoReturn:
+    payload: dict[str, object] = {
         "run_id": run_id,
+        "partition": partition,
         "status": "failed",
         "error": {
             "class": error.error_class,
@@ -92,6 +151,8 @@ def _fail(error: PipelineError, run_id: str, as_json: bool) -> NoReturn:
             "message": str(error),
         },
     }
+    if completed is not None:
+        payload["partitions"] = [result.to_dict() for result in completed]
     if as_json:
         sys.stdout.write(json.dumps(payload, sort_keys=True) + "\n")
     else:

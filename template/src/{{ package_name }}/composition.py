@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 
 from .contracts.orders import ORDERS
@@ -20,15 +22,15 @@ from .transforms.orders import transform
 from .validation.rules import RULES
 
 
-def build_pipeline(settings: Settings) -> Pipeline[pl.LazyFrame]:
-    """Assemble the stages for these settings."""
+def build_pipeline(settings: Settings, partition: date | None = None) -> Pipeline[pl.LazyFrame]:
+    """Assemble the stages for these settings: every partition, or just `partition`."""
     dataset = LocalSnapshotDataset(
         settings.destination.path, keep_snapshots=settings.destination.keep_snapshots
     )
     return Pipeline(
-        extractor=PolarsFileExtractor(discover_source_files(settings.source), ORDERS),
+        extractor=PolarsFileExtractor(discover_source_files(settings.source, partition), ORDERS),
         transformer=PolarsTransformer(transform),
         validator=PolarsValidator(RULES),
-        loader=PolarsParquetLoader(dataset, partition_by=ORDERS.partition_by),
+        loader=PolarsParquetLoader(dataset, partition_by=ORDERS.partition_by, replaces=partition),
         quarantine=PolarsQuarantineWriter(settings.runs_dir),
     )

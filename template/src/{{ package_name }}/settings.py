@@ -35,9 +35,12 @@ class SourceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     path: str = Field(
-        default="data/sample/*.csv",
+        default="data/sample/orders-{date}.csv",
         min_length=1,
-        description="File path or glob (`**` allowed); several separated by commas.",
+        description=(
+            "File path or glob (`**` allowed), several separated by commas; `{date}` marks "
+            "the daily partition a file holds (YYYY-MM-DD)."
+        ),
     )
     format: SourceFormat = Field(
         default="auto", description="File format; `auto` picks it from each file's extension."

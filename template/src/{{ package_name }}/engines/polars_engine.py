@@ -14,6 +14,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -50,6 +51,7 @@ MISMATCH_PREFIX = "_type_mismatch:"
 REASONS = "_reasons"
 RUN_ID = "_run_id"
 COORDINATES = (SOURCE_FILE, SOURCE_ROW)
+SOURCE_PARTITION = "source_partition"  # the partition a row's file belongs to, when named
 
 POLARS_TYPES: dict[ColumnType, pl.DataType] = {
     ColumnType.STRING: pl.String(),
@@ -75,7 +77,8 @@ class PolarsFileExtractor:
         """Plan the read; coordinates are the file and the 1-based record number in it."""
         file_names = [str(source.path) for source in self.files]
         file_dtype = pl.Enum(file_names)
-        frames = [self._conformed(source, file_dtype) for source in self.files]
+        partitioned = any(source.partition is not None for source in self.files)
+        frames = [self._conformed(source, file_dtype, partitioned) for source in self.files]
         mismatch_columns = sorted(
             {name for frame in frames for name in frame.collect_schema() if _is_mismatch(name)}
         )
@@ -85,14 +88,16 @@ class PolarsFileExtractor:
                 pl.lit(False).alias(name)
                 for name in mismatch_columns
                 if name not in frame.collect_schema()
-            ).select(*self.contract.column_names, *COORDINATES, *mismatch_columns)
+            ).select(pl.exclude(mismatch_columns), *mismatch_columns)
             for frame in frames
         ]
         frame = pl.concat(aligned, how="vertical")
         rows = _collect(frame.select(pl.len()), f"source files {', '.join(file_names)}").item()
         return Extracted(frame=frame, rows=int(rows), sources=tuple(file_names))
 
-    def _conformed(self, source: SourceFile, file_dtype: pl.Enum) -> pl.LazyFrame:
+    def _conformed(
+        self, source: SourceFile, file_dtype: pl.Enum, partitioned: bool
+    ) -> pl.LazyFrame:
         raw = _scan(source, self.contract)
         try:
             present = raw.collect_schema()
@@ -123,6 +128,8 @@ class PolarsFileExtractor:
                     MISMATCH_PREFIX + column.name
                 )
             )
+        if partitioned:
+            columns.append(pl.lit(source.partition, dtype=pl.Date).alias(SOURCE_PARTITION))
         return raw.with_row_index(SOURCE_ROW, offset=1).select(
             *columns,
             pl.lit(str(source.path), dtype=file_dtype).alias(SOURCE_FILE),
@@ -308,11 +315,24 @@ class PolarsValidator:
 # Load
 # ---------------------------------------------------------------------------------------------
 class PolarsParquetLoader:
-    """Writes valid rows as a hive-partitioned Parquet snapshot of a local dataset."""
+    """Writes valid rows as a hive-partitioned Parquet snapshot of a local dataset.
 
-    def __init__(self, dataset: LocalSnapshotDataset, *, partition_by: str) -> None:
+    A full run rewrites every partition it has rows for. A run for one source partition
+    (`replaces`) rewrites only that source partition's rows: in each affected output
+    partition it keeps the rows other source partitions wrote, so reruns and backfills are
+    idempotent and never lose another day's late arrivals.
+    """
+
+    def __init__(
+        self,
+        dataset: LocalSnapshotDataset,
+        *,
+        partition_by: str,
+        replaces: date | None = None,
+    ) -> None:
         self.dataset = dataset
         self.partition_by = partition_by
+        self.replaces = replaces
         self._staged: dict[str, StagedSnapshot] = {}
 
     @property
@@ -329,16 +349,49 @@ class PolarsParquetLoader:
             )
         staged = self.dataset.begin(run_id)
         try:
-            batch.frame.sink_parquet(pl.PartitionBy(staged.path, key=self.partition_by))
-            written = self.dataset.carry_over(staged)
+            frame, kept_rows, rewritten = self._merged_with_current(batch.frame)
+            frame.sink_parquet(pl.PartitionBy(staged.path, key=self.partition_by))
+            written = self.dataset.carry_over(staged, rewritten=rewritten)
             self._refuse_null_partition(written)
             files = [path for name in written for path in (staged.path / name).glob("*.parquet")]
-            rows = pl.scan_parquet(files).select(pl.len()).collect().item() if files else 0
+            on_disk = pl.scan_parquet(files).select(pl.len()).collect().item() if files else 0
         except BaseException:
             self.dataset.abort(staged)
             raise
         self._staged[run_id] = staged
-        return StagedOutput(rows=rows, partitions=written, staging_location=str(staged.path))
+        return StagedOutput(
+            rows=on_disk - kept_rows, partitions=written, staging_location=str(staged.path)
+        )
+
+    def _merged_with_current(self, new: Frame) -> tuple[Frame, int, frozenset[str]]:
+        """For a source-partition run: new rows plus the rows to keep in the partitions they
+        touch, the count of kept rows, and every output partition being rewritten."""
+        current = self.dataset.current_snapshot()
+        if self.replaces is None or current is None or not any(current.iterdir()):
+            return new, 0, frozenset()
+        old = pl.scan_parquet(current, hive_partitioning=True)
+        if SOURCE_PARTITION not in old.collect_schema():
+            is_replaced = pl.lit(False)
+        else:
+            is_replaced = pl.col(SOURCE_PARTITION).eq_missing(pl.lit(self.replaces))
+        key = pl.col(self.partition_by)
+        touched = pl.concat(
+            [
+                old.filter(is_replaced).select(key.unique()),
+                new.select(key.unique()),
+            ]
+        ).unique()
+        touched_values = _collect(touched, "finding the partitions to rewrite").to_series()
+        kept = old.filter(key.is_in(touched_values.implode()) & ~is_replaced)
+        kept_rows = int(_collect(kept.select(pl.len()), "reading the current snapshot").item())
+        merged = pl.concat([kept, new], how="diagonal_relaxed")
+        if SOURCE_PARTITION in merged.collect_schema():
+            # One fixed order, whichever partition ran last: reruns stay byte-identical.
+            merged = merged.sort(SOURCE_PARTITION, maintain_order=True, nulls_last=True)
+        rewritten = frozenset(
+            f"{self.partition_by}={_hive_value(value)}" for value in touched_values.to_list()
+        )
+        return merged, kept_rows, rewritten
 
     def _refuse_null_partition(self, partitions: Sequence[str]) -> None:
         if f"{self.partition_by}={HIVE_NULL_PARTITION}" in partitions:
@@ -360,6 +413,10 @@ class PolarsParquetLoader:
     def abort(self, staged: StagedOutput) -> None:
         """Throw the staged snapshot away."""
         self.dataset.abort(self._staged.pop(_run_id_of(staged)))
+
+
+def _hive_value(value: object) -> str:
+    return HIVE_NULL_PARTITION if value is None else str(value)
 
 
 def _run_id_of(staged: StagedOutput) -> str:

@@ -43,6 +43,7 @@ class RunManifest:
     """Everything a person or a tool needs to know about one run."""
 
     run_id: str
+    partition: str | None
     pipeline: str
     template_version: str
     engine: str

@@ -12,7 +12,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 
 from opentelemetry.trace import Span, Status, StatusCode
@@ -57,6 +57,7 @@ class RunResult:
 
     run_id: str
     status: str
+    partition: str | None
     counts: Counts
     duration_seconds: float
     output: str | None
@@ -95,16 +96,24 @@ class PipelineRunner(Generic[FrameT]):
         self.progress = progress or SilentProgress()
         self._attributes = {"pipeline.name": info.pipeline}
 
-    def run(self, run_id: str | None = None) -> RunResult:
-        """Run every stage; raises a PipelineError (after writing the manifest) on failure."""
+    def run(self, run_id: str | None = None, partition: date | None = None) -> RunResult:
+        """Run every stage; raises a PipelineError (after writing the manifest) on failure.
+
+        `partition` labels the run (spans, manifest, result); the stages were built for it.
+        """
         run_id = run_id or new_run_id()
+        label = partition.isoformat() if partition else None
         started_at = datetime.now(UTC)
         started = time.perf_counter()
         state = _RunState()
         tracer = self.instruments.tracer
         with tracer.start_as_current_span(
             "pipeline.run",
-            attributes={**self._attributes, "pipeline.run_id": run_id},
+            attributes={
+                **self._attributes,
+                "pipeline.run_id": run_id,
+                "pipeline.partition": label or "all",
+            },
             record_exception=False,
             set_status_on_exception=False,
         ) as span:
@@ -121,7 +130,9 @@ class PipelineRunner(Generic[FrameT]):
                 span.record_exception(classified)
                 span.set_status(Status(StatusCode.ERROR, classified.error_class))
                 logger.error("run %s failed (%s): %s", run_id, classified.error_class, classified)
-                manifest = self._write_manifest(run_id, state, started_at, started, "failed")
+                manifest = self._write_manifest(
+                    run_id, label, state, started_at, started, "failed"
+                )
                 span.set_attribute("pipeline.manifest", str(manifest))
                 if classified is error:
                     raise
@@ -129,7 +140,9 @@ class PipelineRunner(Generic[FrameT]):
             finally:
                 self.progress.close()
             _set_count_attributes(span, state.counts)
-            manifest = self._write_manifest(run_id, state, started_at, started, "succeeded")
+            manifest = self._write_manifest(
+                run_id, label, state, started_at, started, "succeeded"
+            )
             logger.info(
                 "run %s succeeded: read %d, written %d, quarantined %d, filtered %d",
                 run_id,
@@ -141,6 +154,7 @@ class PipelineRunner(Generic[FrameT]):
         return RunResult(
             run_id=run_id,
             status="succeeded",
+            partition=label,
             counts=state.counts,
             duration_seconds=round(time.perf_counter() - started, 3),
             output=self.pipeline.loader.location,
@@ -230,6 +244,7 @@ class PipelineRunner(Generic[FrameT]):
     def _write_manifest(
         self,
         run_id: str,
+        partition: str | None,
         state: _RunState,
         started_at: datetime,
         started: float,
@@ -237,6 +252,7 @@ class PipelineRunner(Generic[FrameT]):
     ) -> str:
         manifest = RunManifest(
             run_id=run_id,
+            partition=partition,
             pipeline=self.info.pipeline,
             template_version=self.info.template_version,
             engine=self.info.engine,

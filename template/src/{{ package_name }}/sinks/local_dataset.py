@@ -61,16 +61,20 @@ class LocalSnapshotDataset:
         staging.mkdir(parents=True)
         return StagedSnapshot(run_id=run_id, path=staging)
 
-    def carry_over(self, staged: StagedSnapshot) -> tuple[str, ...]:
+    def carry_over(
+        self, staged: StagedSnapshot, rewritten: frozenset[str] = frozenset()
+    ) -> tuple[str, ...]:
         """Hard-link partitions of the current snapshot this run did not write.
 
+        Partitions named in `rewritten` are not carried even when the run left them empty.
         Returns the partitions the run wrote itself.
         """
         written = tuple(sorted(entry.name for entry in staged.path.iterdir() if entry.is_dir()))
-        current = self._current_snapshot()
+        current = self.current_snapshot()
         if current is not None:
             for partition in current.iterdir():
-                if partition.is_dir() and partition.name not in written:
+                skip = partition.name in written or partition.name in rewritten
+                if partition.is_dir() and not skip:
                     shutil.copytree(partition, staged.path / partition.name, copy_function=os.link)
         return written
 
@@ -98,7 +102,8 @@ class LocalSnapshotDataset:
         finally:
             self._release_lock()
 
-    def _current_snapshot(self) -> Path | None:
+    def current_snapshot(self) -> Path | None:
+        """The committed snapshot folder, or None before the first commit."""
         return self.current.resolve() if self.current.is_symlink() else None
 
     def _prune(self, keep: Path) -> None:

@@ -1,0 +1,1 @@
+"""Thin adapters from orchestrators to the runner: no business logic lives here."""
