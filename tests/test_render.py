@@ -78,6 +78,7 @@ DEFAULT_PATHS = sorted(
         "tests/test_bad_input.py",
         "tests/test_cli.py",
         "tests/test_kill.py",
+        "tests/test_partitions.py",
         "tests/test_progress.py",
         "tests/test_rules.py",
         "tests/test_sample_run.py",

@@ -1,0 +1,103 @@
+"""Partitioned runs and backfills: each daily partition replaces only its own rows."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+
+from .conftest import Workspace, run_cli
+
+# From data/sample/README.md, "one file per run": written rows per file and order_date.
+WRITTEN_PER_FILE = {"2026-10-01": 908, "2026-10-02": 912, "2026-10-03": 911}
+WRITTEN_PER_DATE_AFTER_BACKFILL = {
+    "2026-09-29": 68 + 1 + 1,
+    "2026-09-30": 64 + 65 + 1,
+    "2026-10-01": 776 + 72 + 60,
+    "2026-10-02": 774 + 67,
+    "2026-10-03": 782,
+}
+
+
+def rows_per_date(workspace: Workspace) -> dict[str, int]:
+    per_date = workspace.output_frame().group_by("order_date").len()
+    return {str(day): n for day, n in per_date.iter_rows()}
+
+
+def test_a_partition_run_reads_only_that_partition(workspace: Workspace) -> None:
+    result = run_cli("run", "--partition", "2026-10-02", "--json", env=workspace.env())
+
+    assert result.returncode == 0, result.stderr
+    report = result.json()
+    assert report["partition"] == "2026-10-02"
+    assert report["counts"]["read"] == 1000
+    assert report["counts"]["written"] == WRITTEN_PER_FILE["2026-10-02"]
+    partitions = workspace.output_frame()["source_partition"].cast(pl.String).unique()
+    assert partitions.to_list() == ["2026-10-02"]
+
+
+def test_a_backfill_runs_every_partition_and_keeps_late_arrivals(workspace: Workspace) -> None:
+    result = run_cli(
+        "backfill", "--start", "2026-10-01", "--end", "2026-10-03", "--json", env=workspace.env()
+    )
+
+    assert result.returncode == 0, result.stderr
+    report = result.json()
+    assert [run["partition"] for run in report["partitions"]] == list(WRITTEN_PER_FILE)
+    assert [run["counts"]["written"] for run in report["partitions"]] == list(
+        WRITTEN_PER_FILE.values()
+    )
+    assert rows_per_date(workspace) == WRITTEN_PER_DATE_AFTER_BACKFILL
+
+
+def test_rerunning_a_partition_after_a_backfill_changes_nothing(workspace: Workspace) -> None:
+    backfill = ["backfill", "--start", "2026-10-01", "--end", "2026-10-03"]
+    assert run_cli(*backfill, env=workspace.env()).returncode == 0
+    after_backfill = workspace.output_files()
+
+    rerun = run_cli("run", "--partition", "2026-10-01", "--json", env=workspace.env())
+    assert rerun.returncode == 0, rerun.stderr
+    assert workspace.output_files() == after_backfill
+
+    assert run_cli(*backfill, env=workspace.env()).returncode == 0
+    assert workspace.output_files() == after_backfill
+
+
+def test_a_backfill_stops_at_the_first_failing_partition(workspace: Workspace) -> None:
+    landing = workspace.root / "landing"
+    landing.mkdir()
+    (landing / "orders-2026-10-01.csv").write_text(
+        "order_id,customer_id,ordered_at,amount,currency,country,status,coupon_code\n"
+        "O-1,C-1,2026-10-01T08:00:00Z,1.00,EUR,DE,paid,\n"
+    )
+    (landing / "orders-2026-10-02.csv").write_text(
+        "order_id,customer_id,ordered_at,currency\nO-2,C-2,2026-10-02T08:00:00Z,EUR\n"
+    )
+    env = workspace.env(str(landing / "orders-{date}.csv"))
+    result = run_cli("backfill", "--start", "2026-10-01", "--end", "2026-10-03", "--json", env=env)
+
+    assert result.returncode == 65
+    report = result.json()
+    assert report["partition"] == "2026-10-02"
+    assert [run["partition"] for run in report["partitions"]] == ["2026-10-01"]
+    manifests = [json.loads(path.read_text()) for path in workspace.runs_dir.glob("*/*.json")]
+    assert sorted(m["status"] for m in manifests) == ["failed", "succeeded"]
+
+
+def test_a_partition_run_without_a_date_placeholder_is_a_configuration_error(
+    workspace: Workspace,
+) -> None:
+    env = workspace.env(str(workspace.root / "orders.csv"))
+    result = run_cli("run", "--partition", "2026-10-01", env=env)
+
+    assert result.returncode == 78
+    assert "{date}" in result.stderr
+
+
+def test_an_end_before_the_start_is_refused(workspace: Workspace) -> None:
+    result = run_cli(
+        "backfill", "--start", "2026-10-03", "--end", "2026-10-01", env=workspace.env()
+    )
+
+    assert result.returncode == 78
+    assert "swap --start and --end" in result.stderr
