@@ -54,6 +54,8 @@ DEFAULT_PATHS = sorted(
         "src/orders_pipeline/engines/__init__.py",
         "src/orders_pipeline/engines/polars_engine.py",
         "src/orders_pipeline/errors.py",
+        "src/orders_pipeline/orchestration/__init__.py",
+        "src/orders_pipeline/orchestration/entrypoint.py",
         "src/orders_pipeline/pipeline/__init__.py",
         "src/orders_pipeline/pipeline/contract.py",
         "src/orders_pipeline/pipeline/manifest.py",
