@@ -1,0 +1,1 @@
+"""Prefect flows under a temporary local Prefect API."""
