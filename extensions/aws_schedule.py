@@ -51,7 +51,9 @@ def _number(token: str, names: tuple[str, ...], first: int) -> int:
     return int(token)
 
 
-def _expand(field: str, low: int, high: int, names: tuple[str, ...] = (), first: int = 0) -> list[int]:
+def _expand(
+    field: str, low: int, high: int, names: tuple[str, ...] = (), first: int = 0
+) -> list[int]:
     """Every value a Unix cron field matches, sorted and without duplicates."""
     values: set[int] = set()
     for item in field.split(","):
