@@ -10,6 +10,9 @@ to render when one is invalid.
 
 from __future__ import annotations
 
+import tomllib
+from functools import cache
+
 from collections.abc import Callable, Mapping
 from importlib.util import module_from_spec, spec_from_file_location
 from pathlib import Path
@@ -63,6 +66,17 @@ def answer_problems(context: Mapping[str, Any]) -> list[str]:
     ]
 
 
+DEPENDENCIES_DIR = Path(__file__).with_name("dependencies")
+
+
+@cache
+def orchestrator_dependencies(orchestrator: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Runtime and dev requirements for `orchestrator`, from dependencies/<name>.toml."""
+    path = DEPENDENCIES_DIR / f"{orchestrator}.toml"
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return tuple(data["runtime"]), tuple(data["dev"])
+
+
 def template_version(context: Mapping[str, Any]) -> str:
     """Return the template's version (`_commit`, e.g. "v0.1.0"), or a marker when unknown."""
     commit = context.get("_commit")
@@ -91,3 +105,7 @@ class DerivedContext(ContextHook):
                     "with --data key=value or in the --data-file."
                 )
         context["template_version"] = template_version(context)
+        if "orchestrator" in context:
+            runtime, dev = orchestrator_dependencies(str(context["orchestrator"]))
+            context["orchestrator_dependencies"] = list(runtime)
+            context["orchestrator_dev_dependencies"] = list(dev)

@@ -161,6 +161,7 @@ def test_default_combination_is_the_questionnaire_contract_default() -> None:
     contract_defaults = {
         "pipeline_type": "batch",
         "engine": "polars",
+        "orchestrator": "airflow",
         "source": "local",
         "destination": "local",
     }
@@ -171,7 +172,7 @@ def test_default_combination_is_the_questionnaire_contract_default() -> None:
 
 def test_combination_ids_name_each_choice_in_copier_yml_order() -> None:
     assert answer_space.combination_id(answer_space.default_combination()) == (
-        "pipeline_type:batch-engine:polars-source:local-destination:local"
+        "pipeline_type:batch-engine:polars-orchestrator:airflow-source:local-destination:local"
     )
 
 

@@ -13,6 +13,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import answer_space
 import pytest
 import yaml
 from template_fixtures import TEMPLATE_TAG, commit_and_tag_release, git, render, tree_bytes
@@ -162,3 +163,42 @@ def test_update_to_the_same_release_changes_nothing(template_repo: Path, tmp_pat
 
     assert changed_paths(project) == set()
     assert tree_bytes(project) == before
+
+
+def other_orchestrators() -> list[str]:
+    """Every offered orchestrator except the default, read from copier.yml."""
+    offered = [value for key, value in answer_space.iter_choice_values() if key == "orchestrator"]
+    return offered[1:]
+
+
+@pytest.mark.parametrize("orchestrator", other_orchestrators())
+def test_switching_orchestrator_gives_a_fresh_render_and_keeps_the_teams_code(
+    template_repo: Path, tmp_path: Path, orchestrator: str
+) -> None:
+    project = create_project(template_repo, tmp_path / "project", TEMPLATE_TAG)
+    transforms = project / TRANSFORMS_PATH
+    with transforms.open("a", encoding="utf-8") as edit:
+        edit.write(USER_TRANSFORMS_CHANGE)
+    users_transforms = transforms.read_bytes()
+    commit_all(project, "Drop internal orders")
+
+    from copier import Settings, run_update
+
+    run_update(
+        project,
+        data={"orchestrator": orchestrator},
+        defaults=True,
+        unsafe=True,
+        overwrite=True,
+        vcs_ref=TEMPLATE_TAG,
+        quiet=True,
+        settings=Settings(),
+    )
+
+    fresh = render(template_repo, tmp_path / "fresh", {"orchestrator": orchestrator})
+    updated_tree, fresh_tree = tree_bytes(project), tree_bytes(fresh)
+    assert sorted(updated_tree) == sorted(fresh_tree)
+    differing = [path for path in fresh_tree if updated_tree[path] != fresh_tree[path]]
+    assert differing == [TRANSFORMS_PATH]
+    assert updated_tree[TRANSFORMS_PATH] == users_transforms
+    assert_no_conflicts(project)

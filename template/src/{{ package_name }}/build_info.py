@@ -17,6 +17,8 @@ class BuildInfo:
     template_version: str
     pipeline_type: str
     engine: str
+    orchestrator: str
+    schedule: str
     source: str
     destination: str
 

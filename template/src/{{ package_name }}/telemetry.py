@@ -129,6 +129,7 @@ def build_resource(info: BuildInfo) -> Resource:
             "pipeline.name": info.pipeline,
             "pipeline.type": info.pipeline_type,
             "pipeline.engine": info.engine,
+            "pipeline.orchestrator": info.orchestrator,
             "pipeline.source": info.source,
             "pipeline.destination": info.destination,
             "pipeline.template_version": info.template_version,
