@@ -71,24 +71,11 @@ def validate_asl(definition: dict[str, Any], directory: Path) -> tuple[int, str]
     return result.returncode, result.stdout + result.stderr
 
 
-class CloudFormationLoader(yaml.SafeLoader):
-    """Reads CloudFormation YAML, short-form intrinsics (`!Ref X`) as {"!Ref": "X"}."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        return {f"!{suffix}": loader.construct_scalar(node)}
-    if isinstance(node, yaml.SequenceNode):
-        return {f"!{suffix}": loader.construct_sequence(node, deep=True)}
-    return {f"!{suffix}": loader.construct_mapping(node, deep=True)}
-
-
-CloudFormationLoader.add_multi_constructor("!", _intrinsic)
-
-
 def load_cloudformation(project: Path) -> dict[str, Any]:
+    """statemachine/template.yaml (long-form intrinsics: plain YAML)."""
     text = (project / "statemachine" / "template.yaml").read_text(encoding="utf-8")
-    return yaml.load(text, Loader=CloudFormationLoader)  # a SafeLoader subclass
+    loaded: dict[str, Any] = yaml.safe_load(text)
+    return loaded
 
 
 def deployed_definition(template: dict[str, Any]) -> dict[str, Any]:
