@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from pathlib import Path
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer

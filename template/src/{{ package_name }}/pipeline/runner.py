@@ -130,9 +130,7 @@ class PipelineRunner(Generic[FrameT]):
                 span.record_exception(classified)
                 span.set_status(Status(StatusCode.ERROR, classified.error_class))
                 logger.error("run %s failed (%s): %s", run_id, classified.error_class, classified)
-                manifest = self._write_manifest(
-                    run_id, label, state, started_at, started, "failed"
-                )
+                manifest = self._write_manifest(run_id, label, state, started_at, started, "failed")
                 span.set_attribute("pipeline.manifest", str(manifest))
                 if classified is error:
                     raise
@@ -140,9 +138,7 @@ class PipelineRunner(Generic[FrameT]):
             finally:
                 self.progress.close()
             _set_count_attributes(span, state.counts)
-            manifest = self._write_manifest(
-                run_id, label, state, started_at, started, "succeeded"
-            )
+            manifest = self._write_manifest(run_id, label, state, started_at, started, "succeeded")
             logger.info(
                 "run %s succeeded: read %d, written %d, quarantined %d, filtered %d",
                 run_id,
