@@ -109,18 +109,35 @@ JINJA_TOKENS = ("{{", "}}", "{%", "%}", "{#")
 STRUCTURED_SUFFIXES = {".yml", ".yaml", ".toml", ".json"}
 
 
+# Files only the chosen orchestrator renders (its adapter, its proof, its docs).
+ORCHESTRATOR_PATHS: dict[str, list[str]] = {
+    "airflow": [],
+    "dagster": [
+        "docs/orchestration.md",
+        "src/orders_pipeline/orchestration/dagster_definitions.py",
+        "tests/test_dagster_definitions.py",
+    ],
+    "prefect": [],
+    "step_functions": [
+        "docs/orchestration.md",
+        "statemachine/template.yaml",
+        "tests/test_state_machine.py",
+    ],
+}
+
+
 def expected_paths(combination: answer_space.Combination, package: str) -> set[str]:
     """The exact set of files `combination` renders, with the package named `package`.
 
-    Rule for combinations other than the default: today no choice adds, removes or swaps a
-    file, so every combination renders DEFAULT_PATHS. When a choice does (for example
-    `engines/<engine>_engine.py`, only the chosen one), express it here as a rule over
-    `combination`, not as another list.
+    Rule for combinations other than the default: every combination renders DEFAULT_PATHS
+    plus the files of its orchestrator (ORCHESTRATOR_PATHS); no other choice adds, removes
+    or swaps a file yet.
     """
     prefix = f"src/{DEFAULT_PACKAGE}/"
+    paths = DEFAULT_PATHS + ORCHESTRATOR_PATHS[combination["orchestrator"]]
     return {
         f"src/{package}/{path.removeprefix(prefix)}" if path.startswith(prefix) else path
-        for path in DEFAULT_PATHS
+        for path in paths
     }
 
 
