@@ -8,6 +8,7 @@ session: it takes several seconds.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -19,6 +20,7 @@ import pytest
 from ..conftest import Workspace
 
 PREFECT_HOME = Path(tempfile.mkdtemp(prefix="prefect-home-"))
+atexit.register(shutil.rmtree, PREFECT_HOME, ignore_errors=True)
 os.environ["PREFECT_HOME"] = str(PREFECT_HOME)
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 # A developer's own Prefect profile or API must never receive the test runs.
@@ -35,7 +37,6 @@ def prefect_api() -> Iterator[str]:
 
     with prefect_test_harness(server_startup_timeout=60):
         yield str(PREFECT_API_URL.value())
-    shutil.rmtree(PREFECT_HOME, ignore_errors=True)
 
 
 @pytest.fixture
