@@ -70,11 +70,20 @@ DEPENDENCIES_DIR = Path(__file__).with_name("dependencies")
 
 
 @cache
+def _orchestrator_data(orchestrator: str) -> dict[str, Any]:
+    path = DEPENDENCIES_DIR / f"{orchestrator}.toml"
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
 def orchestrator_dependencies(orchestrator: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Runtime and dev requirements for `orchestrator`, from dependencies/<name>.toml."""
-    path = DEPENDENCIES_DIR / f"{orchestrator}.toml"
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    data = _orchestrator_data(orchestrator)
     return tuple(data["runtime"]), tuple(data["dev"])
+
+
+def orchestrator_egress(orchestrator: str) -> list[dict[str, Any]]:
+    """Namespaces and TCP ports the orchestrator's pods must reach (NetworkPolicy egress)."""
+    return [dict(rule) for rule in _orchestrator_data(orchestrator).get("egress", [])]
 
 
 def template_version(context: Mapping[str, Any]) -> str:
@@ -109,3 +118,4 @@ class DerivedContext(ContextHook):
             runtime, dev = orchestrator_dependencies(str(context["orchestrator"]))
             context["orchestrator_dependencies"] = list(runtime)
             context["orchestrator_dev_dependencies"] = list(dev)
+            context["orchestrator_egress"] = orchestrator_egress(str(context["orchestrator"]))
