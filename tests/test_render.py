@@ -109,6 +109,8 @@ GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}", re.DOTALL)
 OTHER_TOOLS_PLACEHOLDERS: dict[str, re.Pattern[str]] = {
     # Prefect's base job template: `{{ variable }}` is filled in by the Prefect worker.
     "deploy/prefect/k8s-pool-base-job-template.json": re.compile(r"\{\{ [a-z_]+ \}\}"),
+    # The Airflow DAG module: Airflow renders `{{ ds }}`-style macros at run time.
+    f"src/{DEFAULT_PACKAGE}/orchestration/airflow_dag.py": re.compile(r"\{\{.*?\}\}"),
 }
 JINJA_TOKENS = ("{{", "}}", "{%", "%}", "{#")
 
@@ -117,7 +119,12 @@ STRUCTURED_SUFFIXES = {".yml", ".yaml", ".toml", ".json"}
 
 # Files only the chosen orchestrator renders (its adapter, its proof, its docs).
 ORCHESTRATOR_PATHS: dict[str, list[str]] = {
-    "airflow": [],
+    "airflow": [
+        "dags/orders_pipeline_dag.py",
+        "docs/orchestration.md",
+        "src/orders_pipeline/orchestration/airflow_dag.py",
+        "tests/test_airflow_dag.py",
+    ],
     "dagster": [
         "docs/orchestration.md",
         "src/orders_pipeline/orchestration/dagster_definitions.py",
