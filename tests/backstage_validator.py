@@ -5,7 +5,7 @@ policies, the kind validators and the scaffolder Template v1beta3 validator) on 
 and returns its exit code and output. Use it for the template's catalog-info.yaml and for the
 catalog-info.yaml of every rendered project.
 
-The validator needs Node.js and the pinned npm packages from tests/backstage/install.sh.
+The validator needs Node.js and the pinned npm packages from tests/install-node-tools.sh.
 When they are missing, a test calling `validate_entities` fails in CI (`CI=true`), where a
 skip would hide a broken install step, and is skipped elsewhere with the same instruction.
 """
@@ -22,7 +22,7 @@ import pytest
 
 BACKSTAGE_DIR = Path(__file__).resolve().parent / "backstage"
 VALIDATOR_SCRIPT = BACKSTAGE_DIR / "validate-entities.mjs"
-INSTALL_SCRIPT = "tests/backstage/install.sh"
+INSTALL_SCRIPT = "tests/install-node-tools.sh backstage"
 # One run takes well under a second; the bound only stops a hung process.
 VALIDATOR_TIMEOUT_S = 60
 

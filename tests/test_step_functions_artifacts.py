@@ -1,7 +1,7 @@
 """The Step Functions artifacts of a project rendered with orchestrator=step_functions (layer 4).
 
 The state machine definition in statemachine/template.yaml must be accepted by
-`asl-validator` (npm, pinned in tests/asl/, installed by tests/asl/install.sh), and the
+`asl-validator` (npm, pinned in tests/asl/, installed by tests/install-node-tools.sh), and the
 schedule must be the `schedule` answer in EventBridge Scheduler syntax. The rendered
 project's own tests lint the CloudFormation template (cfn-lint) and execute the state
 machine (moto); this file checks what needs the template repo: the external validator and
@@ -26,7 +26,7 @@ from template_fixtures import render
 
 ASL_DIR = Path(__file__).resolve().parent / "asl"
 ASL_VALIDATOR = ASL_DIR / "node_modules" / ".bin" / "asl-validator"
-INSTALL_SCRIPT = "tests/asl/install.sh"
+INSTALL_SCRIPT = "tests/install-node-tools.sh asl"
 VALIDATOR_TIMEOUT_S = 60
 
 # Values CloudFormation puts in for the DefinitionSubstitutions.
