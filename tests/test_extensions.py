@@ -8,25 +8,11 @@ this file.
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib.util import module_from_spec, spec_from_file_location
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 from copier.errors import UserMessageError
+from extension_modules import load_extension
 from jinja2 import Environment
-
-EXTENSIONS_DIR = Path(__file__).resolve().parent.parent / "extensions"
-
-
-def load_extension(name: str) -> ModuleType:
-    """Import extensions/<name>.py by path, as Copier's extension loader does."""
-    spec = spec_from_file_location(f"golden_path_extension_{name}", EXTENSIONS_DIR / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 answers = load_extension("answers")
 context = load_extension("context")

@@ -1,0 +1,21 @@
+"""Import the template's Copier extensions by file path, as Copier's extension loader does.
+
+extensions/ is not an importable package, so tests load its modules by path.
+"""
+
+from __future__ import annotations
+
+from importlib.util import module_from_spec, spec_from_file_location
+from pathlib import Path
+from types import ModuleType
+
+EXTENSIONS_DIR = Path(__file__).resolve().parent.parent / "extensions"
+
+
+def load_extension(name: str) -> ModuleType:
+    """Import extensions/<name>.py by path."""
+    spec = spec_from_file_location(f"golden_path_extension_{name}", EXTENSIONS_DIR / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
