@@ -189,11 +189,21 @@ def _package_suggestion(value: str) -> str:
     return candidate
 
 
+# Longer names push import lines of the rendered code past the 100-column line length, so
+# the rendered project would not pass `ruff format --check` as rendered.
+MAX_PACKAGE_NAME_LENGTH = 50
+
+
 def package_name_problem(value: str) -> str:
     """Check that package_name is an importable name that shadows nothing it needs."""
     if problem := credential_problem(value, "package_name"):
         return problem
     text = str(value)
+    if len(text) > MAX_PACKAGE_NAME_LENGTH:
+        return (
+            f"package_name '{text}' is longer than {MAX_PACKAGE_NAME_LENGTH} characters: "
+            "pass a shorter one with --data package_name=... (the slug may stay long)"
+        )
     if not _PACKAGE_NAME.fullmatch(text):
         return (
             f"package_name '{text}' is not a valid Python package name: use lowercase "

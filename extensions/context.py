@@ -11,9 +11,8 @@ to render when one is invalid.
 from __future__ import annotations
 
 import tomllib
-from functools import cache
-
 from collections.abc import Callable, Mapping
+from functools import cache
 from importlib.util import module_from_spec, spec_from_file_location
 from pathlib import Path
 from types import ModuleType

@@ -111,6 +111,13 @@ def test_package_name_problem_rejects_invalid_identifiers(name: str, suggestion:
     assert problem.endswith(f"(e.g. '{suggestion}')")
 
 
+def test_package_name_problem_caps_the_length_so_rendered_imports_fit_the_line() -> None:
+    assert answers.package_name_problem("a" * 50) == ""
+    problem = answers.package_name_problem("a" * 51)
+    assert "longer than 50 characters" in problem
+    assert "--data package_name=" in problem
+
+
 @pytest.mark.parametrize("name", ["class", "def", "import", "lambda", "match", "case", "_"])
 def test_package_name_problem_rejects_keywords_and_soft_keywords(name: str) -> None:
     assert "is a Python keyword" in answers.package_name_problem(name)
