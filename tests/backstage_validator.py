@@ -18,7 +18,7 @@ import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
-import pytest
+from required_tools import tool_unavailable
 
 BACKSTAGE_DIR = Path(__file__).resolve().parent / "backstage"
 VALIDATOR_SCRIPT = BACKSTAGE_DIR / "validate-entities.mjs"
@@ -51,9 +51,7 @@ def require_validator() -> None:
     reason = validator_unavailable_reason()
     if reason is None:
         return
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
+    tool_unavailable(reason)
 
 
 def validate_entities(paths: Iterable[str | os.PathLike[str]]) -> tuple[int, str]:

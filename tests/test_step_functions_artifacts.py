@@ -14,7 +14,6 @@ skipped elsewhere with the install command.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
+from required_tools import tool_unavailable
 from template_fixtures import render
 
 ASL_DIR = Path(__file__).resolve().parent / "asl"
@@ -50,9 +50,7 @@ def require_asl_validator() -> None:
         )
     if reason is None:
         return
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
+    tool_unavailable(reason)
 
 
 def validate_asl(definition: dict[str, Any], directory: Path) -> tuple[int, str]:

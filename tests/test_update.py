@@ -80,12 +80,13 @@ def commit_all(project: Path, message: str) -> None:
     git(project, "commit", "--quiet", "--no-verify", "--message", message)
 
 
-def update(project: Path, vcs_ref: str) -> None:
-    """`copier update --trust --defaults --skip-answered --overwrite --vcs-ref REF`."""
+def update(project: Path, vcs_ref: str, data: dict[str, str] | None = None) -> None:
+    """`copier update --trust --defaults --skip-answered --overwrite --vcs-ref REF [--data]`."""
     from copier import Settings, run_update
 
     run_update(
         project,
+        data=dict(data or {}),
         defaults=True,
         unsafe=True,
         overwrite=True,
@@ -182,18 +183,7 @@ def test_switching_orchestrator_gives_a_fresh_render_and_keeps_the_teams_code(
     users_transforms = transforms.read_bytes()
     commit_all(project, "Drop internal orders")
 
-    from copier import Settings, run_update
-
-    run_update(
-        project,
-        data={"orchestrator": orchestrator},
-        defaults=True,
-        unsafe=True,
-        overwrite=True,
-        vcs_ref=TEMPLATE_TAG,
-        quiet=True,
-        settings=Settings(),
-    )
+    update(project, TEMPLATE_TAG, {"orchestrator": orchestrator})
 
     fresh = render(template_repo, tmp_path / "fresh", {"orchestrator": orchestrator})
     updated_tree, fresh_tree = tree_bytes(project), tree_bytes(fresh)
