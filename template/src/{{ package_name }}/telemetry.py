@@ -48,6 +48,7 @@ class Telemetry:
     exporting: tuple[Signal, ...] = ()
     _shutdowns: list[Callable[[], object]] = field(default_factory=list, repr=False)
     _log_handler: logging.Handler | None = field(default=None, repr=False)
+    _logged: list[logging.Logger] = field(default_factory=list, repr=False)
 
     def instruments(self) -> PipelineInstruments:
         """The tracer and metric instruments the runner records with."""
@@ -67,11 +68,14 @@ class Telemetry:
 
             self._log_handler = LoggingHandler(logger_provider=self.logger_provider)
         logger.addHandler(self._log_handler)
+        self._logged.append(logger)
 
     def shutdown(self) -> None:
         """Flush and stop every provider, giving up after `timeout_seconds` in total."""
         if self._log_handler is not None:
-            logging.getLogger().removeHandler(self._log_handler)
+            for logger in self._logged:
+                logger.removeHandler(self._log_handler)
+            self._logged.clear()
         if not self._shutdowns:
             return
 
