@@ -69,20 +69,33 @@ DEPENDENCIES_DIR = Path(__file__).with_name("dependencies")
 
 
 @cache
-def _orchestrator_data(orchestrator: str) -> dict[str, Any]:
-    path = DEPENDENCIES_DIR / f"{orchestrator}.toml"
+def _choice_data(kind: str, name: str) -> dict[str, Any]:
+    """The data file for one choice: dependencies/<kind>/<name>.toml."""
+    path = DEPENDENCIES_DIR / kind / f"{name}.toml"
     return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
 def orchestrator_dependencies(orchestrator: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Runtime and dev requirements for `orchestrator`, from dependencies/<name>.toml."""
-    data = _orchestrator_data(orchestrator)
+    """Runtime and dev requirements for `orchestrator`, from orchestrators/<name>.toml."""
+    data = _choice_data("orchestrators", orchestrator)
     return tuple(data["runtime"]), tuple(data["dev"])
 
 
 def orchestrator_egress(orchestrator: str) -> list[dict[str, Any]]:
     """Namespaces and TCP ports the orchestrator's pods must reach (NetworkPolicy egress)."""
-    return [dict(rule) for rule in _orchestrator_data(orchestrator).get("egress", [])]
+    return [dict(rule) for rule in _choice_data("orchestrators", orchestrator).get("egress", [])]
+
+
+def engine_context(engine: str) -> dict[str, Any]:
+    """What an engine adds to the context, from engines/<name>.toml: requirements, the
+    class-name prefix of its stages and the [engine] section of pipeline.toml."""
+    data = _choice_data("engines", engine)
+    return {
+        "engine_dependencies": list(data["runtime"]),
+        "engine_dev_dependencies": list(data["dev"]),
+        "engine_prefix": str(data["prefix"]),
+        "engine_config": str(data["config"]).strip(),
+    }
 
 
 def template_version(context: Mapping[str, Any]) -> str:
@@ -118,3 +131,5 @@ class DerivedContext(ContextHook):
             context["orchestrator_dependencies"] = list(runtime)
             context["orchestrator_dev_dependencies"] = list(dev)
             context["orchestrator_egress"] = orchestrator_egress(str(context["orchestrator"]))
+        if "engine" in context:
+            context.update(engine_context(str(context["engine"])))

@@ -200,6 +200,42 @@ def combinations(max_full_product: int = MAX_FULL_PRODUCT) -> list[dict[str, str
     return [default] + [dict(c) for c in selected if dict(c) != default]
 
 
+def _values(combination: Combination) -> set[tuple[str, str]]:
+    return set(combination.items())
+
+
+def value_covering(
+    candidates: Sequence[Combination], already_chosen: Sequence[Combination] = ()
+) -> list[Combination]:
+    """A small subset of `candidates` in which every offered value appears at least once.
+
+    Greedy like `pairwise_covering`, on single values instead of pairs.
+    """
+    uncovered = set().union(*(_values(candidate) for candidate in candidates))
+    for combination in already_chosen:
+        uncovered -= _values(combination)
+    chosen: list[Combination] = []
+    while uncovered:
+        best = max(candidates, key=lambda candidate: len(_values(candidate) & uncovered))
+        chosen.append(best)
+        uncovered -= _values(best)
+    return chosen
+
+
+def installed_combinations() -> list[dict[str, str]]:
+    """The combinations tests install and run end to end (layer 3), the default first.
+
+    Every offered value at least once, not every pair: an installed project costs a minute
+    or more of the suite, and the choices are built not to interact (every orchestrator
+    calls the same engine-agnostic `run_partition`; every engine sits behind the same stage
+    protocols). What pairs could break, the dependency resolution of an engine beside an
+    orchestrator, is checked for every rendered combination by `uv lock` (test_render).
+    """
+    default = default_combination()
+    chosen = value_covering(_full_product(), already_chosen=[default])
+    return [default] + [dict(c) for c in chosen if dict(c) != default]
+
+
 def iter_choice_values() -> Iterator[tuple[str, str]]:
     """Every (question, value) copier.yml offers, for coverage checks."""
     for question in CHOICE_QUESTIONS:

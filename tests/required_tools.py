@@ -7,6 +7,7 @@ is skipped with the same message, which says how to install the tool.
 from __future__ import annotations
 
 import os
+import shutil
 from typing import NoReturn
 
 import pytest
@@ -17,3 +18,15 @@ def tool_unavailable(reason: str) -> NoReturn:
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
         pytest.fail(reason, pytrace=False)
     pytest.skip(reason)
+
+
+def require_uv() -> str:
+    """Path to uv; fail in CI (a broken install step) and skip elsewhere when it is missing.
+
+    `uv run` exports its own path as UV, which also covers `python -m uv run pytest` (CI)
+    where uv need not be on PATH.
+    """
+    uv = os.environ.get("UV") or shutil.which("uv")
+    if uv is None:
+        tool_unavailable("uv is not on PATH: install it (https://docs.astral.sh/uv/)")
+    return uv

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
+import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 
 import answer_space
 import pytest
 import yaml
+from required_tools import require_uv
 from template_fixtures import TEMPLATE_TAG, render, tree_bytes
 
 COMBINATIONS = answer_space.combinations()
@@ -62,7 +66,7 @@ DEFAULT_PATHS = sorted(
         "src/orders_pipeline/contracts/orders.py",
         "src/orders_pipeline/doctor.py",
         "src/orders_pipeline/engines/__init__.py",
-        "src/orders_pipeline/engines/polars_engine.py",
+        "src/orders_pipeline/transforms/orders.py",
         "src/orders_pipeline/errors.py",
         "src/orders_pipeline/orchestration/__init__.py",
         "src/orders_pipeline/orchestration/entrypoint.py",
@@ -79,7 +83,6 @@ DEFAULT_PATHS = sorted(
         "src/orders_pipeline/sources/local_files.py",
         "src/orders_pipeline/telemetry.py",
         "src/orders_pipeline/transforms/__init__.py",
-        "src/orders_pipeline/transforms/orders.py",
         "src/orders_pipeline/validation/__init__.py",
         "src/orders_pipeline/validation/model.py",
         "src/orders_pipeline/validation/rules.py",
@@ -97,7 +100,6 @@ DEFAULT_PATHS = sorted(
         "tests/test_sample_run.py",
         "tests/test_settings.py",
         "tests/test_telemetry.py",
-        "tests/test_transforms.py",
     ]
 )
 
@@ -116,6 +118,19 @@ JINJA_TOKENS = ("{{", "}}", "{%", "%}", "{#")
 
 STRUCTURED_SUFFIXES = {".yml", ".yaml", ".toml", ".json"}
 
+
+# Files only the chosen engine renders: its stages, its settings, its idiom of the team's
+# transforms and the unit tests of both. The team-owned transforms keep one path whatever
+# the engine (transforms/orders.py), so they are listed with the default paths.
+ENGINE_PATHS: dict[str, list[str]] = {
+    engine: [
+        "src/orders_pipeline/engines/configuration.py",
+        f"src/orders_pipeline/engines/{engine}_engine.py",
+        "tests/test_transforms.py",
+        "tests/test_validator.py",
+    ]
+    for engine in ("polars", "pandas", "spark", "dask")
+}
 
 # Files only the chosen orchestrator renders (its adapter, its proof, its docs).
 ORCHESTRATOR_PATHS: dict[str, list[str]] = {
@@ -153,10 +168,14 @@ def expected_paths(combination: answer_space.Combination, package: str) -> set[s
     """The exact set of files `combination` renders, with the package named `package`.
 
     Rule for combinations other than the default: every combination renders DEFAULT_PATHS
-    plus the files of its orchestrator (ORCHESTRATOR_PATHS); no other choice adds, removes
-    or swaps a file yet.
+    plus the files of its engine (ENGINE_PATHS) and of its orchestrator (ORCHESTRATOR_PATHS);
+    no other choice adds, removes or swaps a file yet.
     """
-    paths = DEFAULT_PATHS + ORCHESTRATOR_PATHS[combination["orchestrator"]]
+    paths = (
+        DEFAULT_PATHS
+        + ENGINE_PATHS[combination["engine"]]
+        + ORCHESTRATOR_PATHS[combination["orchestrator"]]
+    )
     # The package's folder and files named after it (flows/<package>_flows.py).
     return {path.replace(DEFAULT_PACKAGE, package) for path in paths}
 
@@ -317,6 +336,26 @@ def test_rendering_twice_gives_byte_identical_trees(
     assert sorted(again) == sorted(rendered_tree)
     differing = [path for path in rendered_tree if again[path] != rendered_tree[path]]
     assert differing == []
+
+
+@pytest.mark.slow
+def test_dependencies_of_the_combination_resolve(rendered: Path, tmp_path: Path) -> None:
+    # Layer 3 installs one combination per offered value, not every pair; this is what
+    # pairs of choices could break: an engine's and an orchestrator's requirements that
+    # cannot be installed together. Resolution only (uv lock), against the package index.
+    project = shutil.copytree(rendered, tmp_path / "project")  # the shared tree stays as rendered
+    environment = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    result = subprocess.run(
+        [require_uv(), "lock", "--quiet"],
+        cwd=project,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (project / "uv.lock").is_file()
 
 
 def test_answers_file_records_every_question_and_the_template_version(

@@ -1,8 +1,8 @@
 """Rendered projects install, lint, type-check, pass their own tests and run (layer 3, slow).
 
-Each combination from answer_space is rendered once per module and installed with the
-project's own `uv sync` into its own .venv; the checks then run the commands the
-generated README documents, in that project, exactly as a user would. uv's cache is the
+Each combination from answer_space.installed_combinations() is rendered once per module
+and installed with the project's own `uv sync` into its own .venv; the checks then run the
+commands the generated README documents, in that project, exactly as a user would. uv's cache is the
 caller's (UV_CACHE_DIR is inherited), so only the first run downloads anything.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +19,12 @@ import answer_space
 import pytest
 import yaml
 from backstage_validator import validate_entities
-from required_tools import tool_unavailable
+from required_tools import require_uv
 from template_fixtures import render
 
 pytestmark = pytest.mark.slow
 
-COMBINATIONS = answer_space.combinations()
+COMBINATIONS = answer_space.installed_combinations()
 COMBINATION_IDS = [answer_space.combination_id(c) for c in COMBINATIONS]
 
 # Generous bounds that only stop a hung process: a warm `uv sync` takes seconds.
@@ -96,19 +95,6 @@ class RenderedProject:
             output = tail(result.stdout + result.stderr)
             pytest.fail(f"`uv run {' '.join(args)}` exited {result.returncode}:\n{output}")
         return result
-
-
-def require_uv() -> str:
-    """Path to uv; fail in CI (a broken install step) and skip elsewhere when it is missing.
-
-    `uv run` exports its own path as UV, which also covers `python -m uv run pytest` (CI)
-    where uv need not be on PATH.
-    """
-    uv = os.environ.get("UV") or shutil.which("uv")
-    if uv is None:
-        reason = "uv is not on PATH: install it (https://docs.astral.sh/uv/) to run layer 3"
-        tool_unavailable(reason)
-    return uv
 
 
 @pytest.fixture(scope="module", params=COMBINATIONS, ids=COMBINATION_IDS)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .engines.configuration import describe_engine
 from .errors import PipelineError
 from .settings import Settings, TelemetrySettings, load_settings
 from .sources.local_files import discover_source_files
@@ -35,7 +34,7 @@ def run_checks(config_file: Path | None) -> list[CheckResult]:
     except PipelineError as error:
         return [CheckResult("settings", False, str(error))]
     checks: list[tuple[str, Callable[[Settings], str]]] = [
-        ("engine", _engine),
+        ("engine", lambda s: describe_engine(s.engine)),
         ("source", _source),
         ("destination", lambda s: _writable(s.destination.path, "destination.path")),
         ("runs_dir", lambda s: _writable(s.runs_dir, "runs_dir")),
@@ -53,10 +52,6 @@ def run_checks(config_file: Path | None) -> list[CheckResult]:
 def _describe(settings: Settings) -> str:
     # model_dump keeps SecretStr masked, so this is safe to print.
     return f"loaded: {settings.model_dump(mode='json')}"
-
-
-def _engine(_: Settings) -> str:
-    return f"polars {metadata.version('polars')} on Python {sys.version.split()[0]}"
 
 
 def _source(settings: Settings) -> str:

@@ -20,6 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from .engines.configuration import EngineSettings
 from .errors import ConfigurationError
 
 ENV_PREFIX = "PIPELINE_"
@@ -122,6 +123,7 @@ class Settings(BaseSettings):
 
     source: SourceSettings = SourceSettings()
     destination: DestinationSettings = DestinationSettings()
+    engine: EngineSettings = EngineSettings()
     runs_dir: Path = Field(
         default=Path("data/runs"), description="Run manifests and quarantine output."
     )
