@@ -124,6 +124,7 @@ STRUCTURED_SUFFIXES = {".yml", ".yaml", ".toml", ".json"}
 # the engine (transforms/orders.py), so they are listed with the default paths.
 ENGINE_PATHS: dict[str, list[str]] = {
     engine: [
+        "docs/engine.md",
         "src/orders_pipeline/engines/configuration.py",
         f"src/orders_pipeline/engines/{engine}_engine.py",
         "tests/test_transforms.py",
