@@ -132,6 +132,8 @@ ENGINE_PATHS: dict[str, list[str]] = {
     ]
     for engine in ("polars", "pandas", "spark", "dask")
 }
+# Dask also proves its distributed path and its partitioning in the project's own tests.
+ENGINE_PATHS["dask"].append("tests/test_dask_cluster.py")
 
 # Files only the chosen orchestrator renders (its adapter, its proof, its docs).
 ORCHESTRATOR_PATHS: dict[str, list[str]] = {
