@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as ds
 
 RATES_TO_EUR = {"EUR": 1.0, "USD": 0.92, "GBP": 1.17, "SEK": 0.087, "CHF": 1.05}
 CURRENCIES = list(RATES_TO_EUR)
@@ -169,7 +170,25 @@ def reason_lists(broken: np.ndarray, codes: list[str]) -> pa.Array:
     )
 
 
-def run(sources: list[str], out: Path) -> tuple[dict, int]:
+def write_dataset(valid: pd.DataFrame, path: Path, writer: str) -> None:
+    """Hive-partitioned by order_date (order_date=YYYY-MM-DD/...), zstd.
+
+    `to_parquet(partition_cols=...)` is pandas' own way; `write_dataset` hands the Arrow
+    columns to pyarrow's dataset writer directly, with every thread and no ordering cost.
+    """
+    if writer == "to_parquet":
+        valid.to_parquet(path, partition_cols=["order_date"], compression="zstd")
+        return
+    ds.write_dataset(
+        pa.Table.from_pandas(valid, preserve_index=False),
+        path,
+        format="parquet",
+        partitioning=ds.partitioning(pa.schema([("order_date", pa.date32())]), flavor="hive"),
+        file_options=ds.ParquetFileFormat().make_write_options(compression="zstd"),
+    )
+
+
+def run(sources: list[str], out: Path, writer: str) -> tuple[dict, int]:
     timings = {}
     started = time.perf_counter()
     frame, mismatch = read(sources)
@@ -205,7 +224,7 @@ def run(sources: list[str], out: Path) -> tuple[dict, int]:
 
     mark = time.perf_counter()
     valid = frame.loc[kept & ~quarantined, OUTPUT_COLUMNS]
-    valid.to_parquet(out / "dataset", partition_cols=["order_date"], compression="zstd")
+    write_dataset(valid, out / "dataset", writer)
     timings["write_dataset_s"] = time.perf_counter() - mark
     timings["total_s"] = time.perf_counter() - started
     timings = {k: round(v, 3) for k, v in timings.items()}
@@ -216,8 +235,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", nargs="+", required=True, help="Parquet file(s), or CSVs")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument(
+        "--writer",
+        choices=["write_dataset", "to_parquet"],
+        # Measured on 10M rows, pandas 3.1, 2 busy cores: the dataset writer was faster.
+        default="write_dataset",
+        help="pyarrow.dataset.write_dataset or DataFrame.to_parquet(partition_cols=...)",
+    )
     args = parser.parse_args(argv)
-    result, status = run(args.source, args.out)
+    result, status = run(args.source, args.out, args.writer)
     print(json.dumps({"engine": "pandas", "pandas": pd.__version__, **result}))
     return status
 
