@@ -1,6 +1,6 @@
 # /// script
 # requires-python = ">=3.11"
-# dependencies = ["pandas>=2.2", "pyarrow>=17", "numpy>=1.26"]
+# dependencies = ["pandas>=2.2", "pyarrow>=21", "numpy>=1.26"]
 # ///
 """Hand-written pandas baseline: the orders job a rendered pandas pipeline is measured against.
 
