@@ -132,6 +132,8 @@ ENGINE_PATHS: dict[str, list[str]] = {
     ]
     for engine in ("polars", "pandas", "spark", "dask")
 }
+# Spark's own proof: exact source coordinates across file splits, and a real cluster.
+ENGINE_PATHS["spark"].append("tests/test_spark_engine.py")
 
 # Files only the chosen orchestrator renders (its adapter, its proof, its docs).
 ORCHESTRATOR_PATHS: dict[str, list[str]] = {
