@@ -33,7 +33,7 @@ from pathlib import Path
 
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession, Window
-from pyspark.sql import functions as F  # noqa: N812
+from pyspark.sql import functions as F
 
 RATES_TO_EUR = {"EUR": 1.0, "USD": 0.92, "GBP": 1.17, "SEK": 0.087, "CHF": 1.05}
 CURRENCIES = list(RATES_TO_EUR)
@@ -53,17 +53,26 @@ AMOUNT_IMPLAUSIBLE = 1_000_000
 EXIT_FAIL_RULE = 3
 CAST_COLUMNS = ["ordered_at", "amount"]
 
-# Rules by severity. Null-safe: a null never passes a quarantine check by accident.
-QUARANTINE_RULES: dict[str, Column] = {
-    "ORDER_ID_MISSING": F.col("order_id").isNull(),
-    "CUSTOMER_ID_MISSING": F.col("customer_id").isNull(),
-    "ORDERED_AT_MISSING": F.col("ordered_at").isNull(),
-    "AMOUNT_MISSING": F.col("amount").isNull(),
-    "AMOUNT_NEGATIVE": F.coalesce(F.col("amount") < 0, F.lit(False)),
-    "CURRENCY_UNSUPPORTED": ~F.coalesce(F.col("currency").isin(CURRENCIES), F.lit(False)),
-}
-WARN_RULES = {"COUNTRY_MISSING": F.col("country").isNull()}
-FAIL_RULES = {"AMOUNT_IMPLAUSIBLE": F.coalesce(F.col("amount") > AMOUNT_IMPLAUSIBLE, F.lit(False))}
+
+# Rules by severity (functions: Spark columns need a running session). Null-safe: a null
+# never passes a quarantine check by accident.
+def quarantine_rules() -> dict[str, Column]:
+    return {
+        "ORDER_ID_MISSING": F.col("order_id").isNull(),
+        "CUSTOMER_ID_MISSING": F.col("customer_id").isNull(),
+        "ORDERED_AT_MISSING": F.col("ordered_at").isNull(),
+        "AMOUNT_MISSING": F.col("amount").isNull(),
+        "AMOUNT_NEGATIVE": F.coalesce(F.col("amount") < 0, F.lit(False)),
+        "CURRENCY_UNSUPPORTED": ~F.coalesce(F.col("currency").isin(CURRENCIES), F.lit(False)),
+    }
+
+
+def warn_rules() -> dict[str, Column]:
+    return {"COUNTRY_MISSING": F.col("country").isNull()}
+
+
+def fail_rules() -> dict[str, Column]:
+    return {"AMOUNT_IMPLAUSIBLE": F.coalesce(F.col("amount") > AMOUNT_IMPLAUSIBLE, F.lit(False))}
 
 
 def session() -> SparkSession:
@@ -149,12 +158,12 @@ def plan(frame: DataFrame) -> DataFrame:
             "amount_eur": amount_eur,
             "_test": is_test,
             "_duplicate": is_duplicate,
-            **{f"_q_{code}": rule for code, rule in QUARANTINE_RULES.items()},
-            **{f"_w_{code}": rule for code, rule in WARN_RULES.items()},
-            **{f"_f_{code}": rule for code, rule in FAIL_RULES.items()},
+            **{f"_q_{code}": rule for code, rule in quarantine_rules().items()},
+            **{f"_w_{code}": rule for code, rule in warn_rules().items()},
+            **{f"_f_{code}": rule for code, rule in fail_rules().items()},
         }
     )
-    reasons = [f"_mismatch_{c}" for c in CAST_COLUMNS] + [f"_q_{c}" for c in QUARANTINE_RULES]
+    reasons = [f"_mismatch_{c}" for c in CAST_COLUMNS] + [f"_q_{c}" for c in quarantine_rules()]
     quarantined = F.lit(False)
     for flag in reasons:
         quarantined = quarantined | F.col(flag)
@@ -166,7 +175,7 @@ def plan(frame: DataFrame) -> DataFrame:
 def reason_codes() -> dict[str, str]:
     """Flag column -> reason code, in the order codes are listed for a row."""
     codes = {f"_mismatch_{c}": f"TYPE_MISMATCH:{c}" for c in CAST_COLUMNS}
-    return codes | {f"_q_{code}": code for code in QUARANTINE_RULES}
+    return codes | {f"_q_{code}": code for code in quarantine_rules()}
 
 
 def count(flagged: DataFrame) -> dict:
@@ -182,8 +191,8 @@ def count(flagged: DataFrame) -> dict:
         total(kept & F.col("_quarantined"), "quarantined"),
         total(kept & ~F.col("_quarantined"), "written"),
         *(total(kept & F.col(flag), code) for flag, code in reason_codes().items()),
-        *(total(kept & F.col(f"_w_{code}"), f"warn:{code}") for code in WARN_RULES),
-        *(total(kept & F.col(f"_f_{code}"), f"fail:{code}") for code in FAIL_RULES),
+        *(total(kept & F.col(f"_w_{code}"), f"warn:{code}") for code in warn_rules()),
+        *(total(kept & F.col(f"_f_{code}"), f"fail:{code}") for code in fail_rules()),
     ).collect()[0]
     value = {key: int(row[key] or 0) for key in row.asDict()}
     counts = {
@@ -194,8 +203,8 @@ def count(flagged: DataFrame) -> dict:
         "quarantined": value["quarantined"],
         "written": value["written"],
         "reasons": {c: value[c] for c in sorted(reason_codes().values()) if value[c]},
-        "warnings": {c: value[f"warn:{c}"] for c in WARN_RULES if value[f"warn:{c}"]},
-        "failures": {c: value[f"fail:{c}"] for c in FAIL_RULES if value[f"fail:{c}"]},
+        "warnings": {c: value[f"warn:{c}"] for c in warn_rules() if value[f"warn:{c}"]},
+        "failures": {c: value[f"fail:{c}"] for c in fail_rules() if value[f"fail:{c}"]},
     }
     if counts["read"] != counts["written"] + counts["quarantined"] + counts["filtered"]:
         raise RuntimeError(f"counts do not add up: {counts}")
