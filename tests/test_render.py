@@ -134,6 +134,8 @@ ENGINE_PATHS: dict[str, list[str]] = {
 }
 # Dask also proves its distributed path and its partitioning in the project's own tests.
 ENGINE_PATHS["dask"].append("tests/test_dask_cluster.py")
+# Spark's own proof: exact source coordinates across file splits, and a real cluster.
+ENGINE_PATHS["spark"].append("tests/test_spark_engine.py")
 
 # Files only the chosen orchestrator renders (its adapter, its proof, its docs).
 ORCHESTRATOR_PATHS: dict[str, list[str]] = {
