@@ -88,14 +88,25 @@ def orchestrator_egress(orchestrator: str) -> list[dict[str, Any]]:
 
 def engine_context(engine: str) -> dict[str, Any]:
     """What an engine adds to the context, from engines/<name>.toml: requirements, the
-    class-name prefix of its stages and the [engine] section of pipeline.toml."""
+    class-name prefix of its stages, the [engine] section of pipeline.toml and the memory
+    its Kubernetes Job asks for."""
     data = _choice_data("engines", engine)
     return {
         "engine_dependencies": list(data["runtime"]),
         "engine_dev_dependencies": list(data["dev"]),
         "engine_prefix": str(data["prefix"]),
         "engine_config": str(data["config"]).strip(),
+        "engine_memory_request": str(data["job"]["memory_request"]),
+        "engine_memory_limit": str(data["job"]["memory_limit"]),
+        "engine_memory_limit_mib": _mebibytes(str(data["job"]["memory_limit"])),
     }
+
+
+def _mebibytes(quantity: str) -> int:
+    """A whole-GiB Kubernetes quantity ("3Gi") in MiB (3072), for ECS task sizes."""
+    if not quantity.endswith("Gi") or not quantity.removesuffix("Gi").isdigit():
+        raise ValueError(f"memory_limit {quantity!r} must be whole GiB, e.g. '2Gi'")
+    return int(quantity.removesuffix("Gi")) * 1024
 
 
 def template_version(context: Mapping[str, Any]) -> str:

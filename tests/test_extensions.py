@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import answer_space
 import pytest
 from copier.errors import UserMessageError
 from extension_modules import load_extension
@@ -505,3 +506,36 @@ def test_hook_leaves_half_answered_questionnaires_to_the_validators() -> None:
         "{{ template_version }}", _copier_phase="prompt", project_name="Class", package_name="class"
     )
     assert rendered == "0.0.0+unknown"
+
+
+# ---------------------------------------------------------------------------------------
+# engine data (extensions/dependencies/engines/<engine>.toml)
+# ---------------------------------------------------------------------------------------
+OFFERED_ENGINES = answer_space.QUESTIONS["engine"].choices
+
+
+@pytest.mark.parametrize("engine", OFFERED_ENGINES)
+def test_every_offered_engine_has_its_dependencies_prefix_config_and_job_memory(
+    engine: str,
+) -> None:
+    derived = context.engine_context(engine)
+    assert derived["engine_dependencies"], f"{engine} renders no runtime requirement"
+    assert derived["engine_prefix"].isidentifier() and derived["engine_prefix"][0].isupper()
+    assert derived["engine_config"].startswith("[engine]")
+    request, limit = derived["engine_memory_request"], derived["engine_memory_limit"]
+    assert int(request.removesuffix("Gi")) <= int(limit.removesuffix("Gi"))
+    assert derived["engine_memory_limit_mib"] == int(limit.removesuffix("Gi")) * 1024
+
+
+def test_the_hook_adds_the_chosen_engines_context() -> None:
+    rendered = render_with_hook(
+        "{{ engine_prefix }} {{ engine_memory_limit }}",
+        _copier_phase="render",
+        **{**VALID_ANSWERS, "engine": "spark"},
+    )
+    assert rendered == "Spark 3Gi"
+
+
+def test_memory_limits_must_be_whole_gibibytes() -> None:
+    with pytest.raises(ValueError, match="whole GiB"):
+        context._mebibytes("1500Mi")
