@@ -56,6 +56,10 @@ LIMIT_MECHANISM = (
     "cgroup limit of the same size: it counts reserved, untouched virtual memory too, and "
     "Polars reserves ~2-3x what it touches (thread pools, allocator arenas)."
 )
+# The constrained run's Polars settings: two worker threads (the machine's cores) and a
+# jemalloc that returns freed address space instead of retaining it (its Linux default keeps
+# it mapped, which an address-space limit counts). Same semantics, smaller address space.
+LIMITED_ENV = {"POLARS_MAX_THREADS": "2", "_RJEM_MALLOC_CONF": "retain:false,narenas:2"}
 SLICE_ROWS = 2_000_000
 EXECUTION_LOG = re.compile(r"execution auto -> (\w+)")
 
@@ -70,6 +74,28 @@ class Outcome:
     out_dir: Path
     report: dict | None
     stderr_tail: str
+
+
+def copies(source: Path, count: int) -> Path:
+    """`count` copies of the dataset one after another, each copy's order ids prefixed with
+    its number (R1-, R2-, ...; the first copy unchanged), so ids stay unique across copies
+    and the de-duplication keeps as many distinct keys as rows. Built by streaming, cached."""
+    if count <= 1:
+        return source
+    path = source.with_name(f"{source.stem}-x{count}.parquet")
+    if path.exists():
+        return path
+    base = pl.scan_parquet(source)
+    relabelled = [
+        base
+        if number == 0
+        else base.with_columns(pl.concat_str(pl.lit(f"R{number}-"), "order_id").alias("order_id"))
+        for number in range(count)
+    ]
+    partial = path.with_suffix(".partial")
+    pl.concat(relabelled).sink_parquet(partial, compression="zstd", row_group_size=262_144)
+    partial.replace(path)
+    return path
 
 
 def in_memory_bytes(path: Path) -> int:
@@ -92,6 +118,8 @@ def run_pipeline(
         "PIPELINE_RUNS_DIR": str(out / "runs"),
     }
     env.pop("VIRTUAL_ENV", None)
+    if limit is not None:
+        env |= LIMITED_ENV
 
     def constrain() -> None:  # in the child, before exec
         if limit is not None:
@@ -165,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--limit-mib", type=int, help="the limit itself (overrides --factor)")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--copies", type=int, default=1, help="dataset = this many relabelled copies of --rows"
+    )
     parser.add_argument("--copier", help="copier command line (default: this interpreter's)")
     parser.add_argument("--workdir", type=Path, default=harness.DEFAULT_WORKDIR)
     args = parser.parse_args(argv)
@@ -173,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     project = harness.render_pipeline(workdir, harness.copier_command(args.copier), "polars")
     python = harness.uv_sync(project)
-    source = harness.dataset(workdir, args.rows, args.seed)
+    source = copies(harness.dataset(workdir, args.rows, args.seed), args.copies)
+    rows = pl.scan_parquet(source).select(pl.len()).collect().item()
     on_disk = source.stat().st_size
     in_memory = in_memory_bytes(source)
     limit = args.limit_mib * 2**20 if args.limit_mib else int(in_memory / args.factor)
@@ -186,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     mib = 2**20
     print()
     print(
-        f"dataset: {args.rows:,} rows; on disk {on_disk / mib:,.0f} MiB (zstd Parquet), "
+        f"dataset: {rows:,} rows; on disk {on_disk / mib:,.0f} MiB (zstd Parquet), "
         f"in memory {in_memory / mib:,.0f} MiB (Polars estimated_size)"
     )
     print(
