@@ -77,25 +77,27 @@ class Outcome:
 
 
 def copies(source: Path, count: int) -> Path:
-    """`count` copies of the dataset one after another, each copy's order ids prefixed with
-    its number (R1-, R2-, ...; the first copy unchanged), so ids stay unique across copies
-    and the de-duplication keeps as many distinct keys as rows. Built by streaming, cached."""
+    """`count` copies of the dataset as `count` files in one folder (a source of many files,
+    like daily exports; one huge Parquet file would not do under an address-space limit:
+    Polars memory-maps a file it reads, so its whole size counts), each copy's order ids
+    prefixed with its number (R1-, R2-, ...; the first copy unchanged) so ids stay unique
+    across copies. Returns the glob of the files. Built by streaming, cached."""
     if count <= 1:
         return source
-    path = source.with_name(f"{source.stem}-x{count}.parquet")
-    if path.exists():
-        return path
-    base = pl.scan_parquet(source)
-    relabelled = [
-        base
-        if number == 0
-        else base.with_columns(pl.concat_str(pl.lit(f"R{number}-"), "order_id").alias("order_id"))
-        for number in range(count)
-    ]
-    partial = path.with_suffix(".partial")
-    pl.concat(relabelled).sink_parquet(partial, compression="zstd", row_group_size=262_144)
-    partial.replace(path)
-    return path
+    folder = source.with_name(f"{source.stem}-x{count}")
+    if not folder.exists():
+        partial = folder.with_suffix(".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir()
+        base = pl.scan_parquet(source)
+        for number in range(count):
+            ids = pl.concat_str(pl.lit(f"R{number}-"), "order_id").alias("order_id")
+            copy = base if number == 0 else base.with_columns(ids)
+            copy.sink_parquet(
+                partial / f"part-{number:03d}.parquet", compression="zstd", row_group_size=262_144
+            )
+        partial.replace(folder)
+    return folder / "*.parquet"
 
 
 def in_memory_bytes(path: Path) -> int:
@@ -206,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     python = harness.uv_sync(project)
     source = copies(harness.dataset(workdir, args.rows, args.seed), args.copies)
     rows = pl.scan_parquet(source).select(pl.len()).collect().item()
-    on_disk = source.stat().st_size
+    on_disk = sum(path.stat().st_size for path in source.parent.glob(source.name))
     in_memory = in_memory_bytes(source)
     limit = args.limit_mib * 2**20 if args.limit_mib else int(in_memory / args.factor)
 
