@@ -58,8 +58,13 @@ LIMIT_MECHANISM = (
 )
 # The constrained run's Polars settings: two worker threads (the machine's cores) and a
 # jemalloc that returns freed address space instead of retaining it (its Linux default keeps
-# it mapped, which an address-space limit counts). Same semantics, smaller address space.
-LIMITED_ENV = {"POLARS_MAX_THREADS": "2", "_RJEM_MALLOC_CONF": "retain:false,narenas:2"}
+# it mapped, which an address-space limit counts), and one glibc malloc arena (each reserves
+# 64 MiB of address space). Same semantics, smaller address space.
+LIMITED_ENV = {
+    "POLARS_MAX_THREADS": "2",
+    "_RJEM_MALLOC_CONF": "retain:false,narenas:2",
+    "MALLOC_ARENA_MAX": "1",
+}
 SLICE_ROWS = 2_000_000
 EXECUTION_LOG = re.compile(r"execution auto -> (\w+)")
 
