@@ -122,6 +122,8 @@ STRUCTURED_SUFFIXES = {".yml", ".yaml", ".toml", ".json"}
 # Files only the chosen engine renders: its stages, its settings, its idiom of the team's
 # transforms and the unit tests of both. The team-owned transforms keep one path whatever
 # the engine (transforms/orders.py), so they are listed with the default paths.
+# Files only an engine renders: the same set for every engine, plus its own extras.
+ENGINE_EXTRA_PATHS: dict[str, list[str]] = {"polars": ["tests/test_streaming.py"]}
 ENGINE_PATHS: dict[str, list[str]] = {
     engine: [
         "docs/engine.md",
@@ -129,6 +131,7 @@ ENGINE_PATHS: dict[str, list[str]] = {
         f"src/orders_pipeline/engines/{engine}_engine.py",
         "tests/test_transforms.py",
         "tests/test_validator.py",
+        *ENGINE_EXTRA_PATHS.get(engine, []),
     ]
     for engine in ("polars", "pandas", "spark", "dask")
 }

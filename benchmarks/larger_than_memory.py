@@ -1,0 +1,258 @@
+# /// script
+# requires-python = ">=3.11"
+# dependencies = [
+#     "copier>=9.19",
+#     "copier-template-extensions>=0.3.4",
+#     "polars>=1.30",
+#     "psutil>=6.0",
+# ]
+# ///
+"""Larger than memory: the rendered polars pipeline under a memory limit smaller than its input.
+
+    uv run python benchmarks/larger_than_memory.py [--rows N] [--factor F | --limit-mib M]
+
+Renders the polars pipeline from the working tree and reuses (or generates) the cached
+benchmark dataset, like run_benchmark.py. It measures the dataset's size on disk and in
+memory (the sum of Polars' estimated_size over the source read in slices: what holding the
+rows as a DataFrame costs), sets the limit to in-memory size / F (default F = 3) unless
+--limit-mib is given, then runs the pipeline twice with `execution = auto`:
+
+1. unconstrained;
+2. under the limit, as the address-space limit RLIMIT_AS of the pipeline process (set in
+   the child between fork and exec). Why not a cgroup: see LIMIT_MECHANISM below.
+
+It checks the constrained run succeeded and wrote exactly what the unconstrained run wrote
+(the four counts, the per-code counts, every output file byte for byte or else every row
+partition by partition, and the quarantined rows without their run id), and prints the
+limit, the dataset sizes, each run's execution path, wall time and peak RSS.
+
+Exit status: 0 when the constrained run succeeded with identical output, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import run_benchmark as harness  # the sibling script: render, sync, dataset
+
+LIMIT_MECHANISM = (
+    "RLIMIT_AS (address-space limit) on the pipeline process. A cgroup v2 memory.max would "
+    "cap resident memory instead, but on this machine cgroup v2 has no memory controller "
+    "(/sys/fs/cgroup/unified/cgroup.controllers lists only hugetlb) and the cgroup v1 memory "
+    "hierarchy belongs to the machinery running this session. RLIMIT_AS is stricter than a "
+    "cgroup limit of the same size: it counts reserved, untouched virtual memory too, and "
+    "Polars reserves ~2-3x what it touches (thread pools, allocator arenas)."
+)
+# The constrained run's Polars settings: two worker threads (the machine's cores) and a
+# jemalloc that returns freed address space instead of retaining it (its Linux default keeps
+# it mapped, which an address-space limit counts), and one glibc malloc arena (each reserves
+# 64 MiB of address space). Same semantics, smaller address space.
+LIMITED_ENV = {
+    "POLARS_MAX_THREADS": "2",
+    "_RJEM_MALLOC_CONF": "retain:false,narenas:2",
+    "MALLOC_ARENA_MAX": "1",
+}
+SLICE_ROWS = 2_000_000
+EXECUTION_LOG = re.compile(r"execution auto -> (\w+)")
+
+
+@dataclass
+class Outcome:
+    name: str
+    exit_code: int
+    wall_s: float
+    peak_rss_bytes: int
+    execution: str
+    out_dir: Path
+    report: dict | None
+    stderr_tail: str
+
+
+def copies(source: Path, count: int) -> Path:
+    """`count` copies of the dataset as `count` files in one folder (a source of many files,
+    like daily exports; one huge Parquet file would not do under an address-space limit:
+    Polars memory-maps a file it reads, so its whole size counts), each copy's order ids
+    prefixed with its number (R1-, R2-, ...; the first copy unchanged) so ids stay unique
+    across copies. Returns the glob of the files. Built by streaming, cached."""
+    if count <= 1:
+        return source
+    folder = source.with_name(f"{source.stem}-x{count}")
+    if not folder.exists():
+        partial = folder.with_suffix(".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir()
+        base = pl.scan_parquet(source)
+        for number in range(count):
+            ids = pl.concat_str(pl.lit(f"R{number}-"), "order_id").alias("order_id")
+            copy = base if number == 0 else base.with_columns(ids)
+            copy.sink_parquet(
+                partial / f"part-{number:03d}.parquet", compression="zstd", row_group_size=262_144
+            )
+        partial.replace(folder)
+    return folder / "*.parquet"
+
+
+def in_memory_bytes(path: Path) -> int:
+    """Polars' estimated size of the source rows, summed over slices (never all at once)."""
+    total, frame = 0, pl.scan_parquet(path)
+    rows = frame.select(pl.len()).collect().item()
+    for offset in range(0, rows, SLICE_ROWS):
+        total += frame.slice(offset, SLICE_ROWS).collect().estimated_size()
+    return total
+
+
+def run_pipeline(
+    name: str, python: Path, project: Path, source: Path, out: Path, limit: int | None
+) -> Outcome:
+    """One `run --json` of the rendered pipeline; wall time and peak RSS of its tree."""
+    out.mkdir(parents=True)
+    env = os.environ | {
+        "PIPELINE_SOURCE__PATH": str(source),
+        "PIPELINE_DESTINATION__PATH": str(out / "destination"),
+        "PIPELINE_RUNS_DIR": str(out / "runs"),
+    }
+    env.pop("VIRTUAL_ENV", None)
+    if limit is not None:
+        env |= LIMITED_ENV
+
+    def constrain() -> None:  # in the child, before exec
+        if limit is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    stdout_path, stderr_path = out / "stdout.log", out / "stderr.log"
+    with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [str(python), "-m", "src.cli", "run", "--json"],
+            cwd=project,
+            env=env,
+            stdout=stdout,
+            stderr=stderr,
+            preexec_fn=constrain,
+        )
+        sampler = harness.TreeSampler(process.pid)
+        sampler.start()
+        _, status, rusage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        sampler.stopped.set()
+        sampler.join()
+    errors = stderr_path.read_text(errors="replace")
+    chosen = EXECUTION_LOG.search(errors)
+    return Outcome(
+        name=name,
+        exit_code=os.waitstatus_to_exitcode(status),
+        wall_s=wall,
+        peak_rss_bytes=max(rusage.ru_maxrss * 1024, sampler.peak),
+        execution=chosen.group(1) if chosen else "?",
+        out_dir=out,
+        report=harness.last_json_object(stdout_path.read_text(errors="replace")),
+        stderr_tail=errors[-3000:],
+    )
+
+
+def output_files(outcome: Outcome) -> dict[str, Path]:
+    current = outcome.out_dir / "destination" / "current"
+    return {str(path.relative_to(current)): path for path in sorted(current.rglob("*.parquet"))}
+
+
+def compare(free: Outcome, limited: Outcome) -> list[str]:
+    """Problems found: counts, per-code counts, written files or rows, quarantined rows."""
+    problems = []
+    a, b = free.report or {}, limited.report or {}
+    for key in ("counts", "violations"):
+        if a.get(key) != b.get(key):
+            problems.append(f"{key} differ: {a.get(key)} vs {b.get(key)}")
+    files_a, files_b = output_files(free), output_files(limited)
+    if sorted(files_a) != sorted(files_b):
+        problems.append(f"written files differ: {sorted(set(files_a) ^ set(files_b))[:5]}")
+    else:
+        for name, path in files_a.items():
+            if path.read_bytes() == files_b[name].read_bytes():
+                continue
+            # Not the same bytes: compare the rows themselves, one file at a time.
+            if not pl.read_parquet(path).equals(pl.read_parquet(files_b[name])):
+                problems.append(f"rows differ in {name}")
+    if a.get("quarantine") or b.get("quarantine"):
+        left, right = (pl.read_parquet(str(r.get("quarantine"))).drop("_run_id") for r in (a, b))
+        if not left.equals(right):
+            problems.append("quarantined rows differ")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000_000, help="dataset size")
+    parser.add_argument(
+        "--factor", type=float, default=3.0, help="limit = in-memory size of the data / F"
+    )
+    parser.add_argument("--limit-mib", type=int, help="the limit itself (overrides --factor)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--copies", type=int, default=1, help="dataset = this many relabelled copies of --rows"
+    )
+    parser.add_argument("--copier", help="copier command line (default: this interpreter's)")
+    parser.add_argument("--workdir", type=Path, default=harness.DEFAULT_WORKDIR)
+    args = parser.parse_args(argv)
+
+    workdir = args.workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    project = harness.render_pipeline(workdir, harness.copier_command(args.copier), "polars")
+    python = harness.uv_sync(project)
+    source = copies(harness.dataset(workdir, args.rows, args.seed), args.copies)
+    rows = pl.scan_parquet(source).select(pl.len()).collect().item()
+    on_disk = sum(path.stat().st_size for path in source.parent.glob(source.name))
+    in_memory = in_memory_bytes(source)
+    limit = args.limit_mib * 2**20 if args.limit_mib else int(in_memory / args.factor)
+
+    runs_root = workdir / "larger-than-memory"
+    shutil.rmtree(runs_root, ignore_errors=True)
+    free = run_pipeline("unconstrained", python, project, source, runs_root / "free", None)
+    limited = run_pipeline("limited", python, project, source, runs_root / "limited", limit)
+
+    mib = 2**20
+    print()
+    print(
+        f"dataset: {rows:,} rows; on disk {on_disk / mib:,.0f} MiB (zstd Parquet), "
+        f"in memory {in_memory / mib:,.0f} MiB (Polars estimated_size)"
+    )
+    print(
+        f"limit: {limit / mib:,.0f} MiB via {LIMIT_MECHANISM.split(' (')[0]}; "
+        f"in-memory size / limit = {in_memory / limit:.2f}x "
+        f"(target >= 3x); on-disk size / limit = {on_disk / limit:.2f}x"
+    )
+    header = f"{'run':<14}{'execution':>11}{'exit':>6}{'wall s':>9}{'peak RSS MiB':>14}"
+    print(header)
+    print("-" * len(header))
+    for outcome in (free, limited):
+        print(
+            f"{outcome.name:<14}{outcome.execution:>11}{outcome.exit_code:>6}"
+            f"{outcome.wall_s:>9.2f}{outcome.peak_rss_bytes / mib:>14,.0f}"
+        )
+    print(f"limit mechanism: {LIMIT_MECHANISM}")
+    failed = [o for o in (free, limited) if o.exit_code != 0]
+    for outcome in failed:
+        print(f"{outcome.name} failed; stderr tail:\n{outcome.stderr_tail}")
+    problems = [] if failed else compare(free, limited)
+    if not failed:
+        print("counts: " + json.dumps((free.report or {}).get("counts")))
+        print("outputs: " + ("identical" if not problems else "DIFFER"))
+        for problem in problems:
+            print(f"  - {problem}")
+    return 1 if failed or problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
