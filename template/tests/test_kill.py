@@ -42,7 +42,7 @@ def kill_once_loading(workspace: Workspace, source: str) -> None:
         stderr=subprocess.DEVNULL,
     )
     staging = workspace.destination / "_staging"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 600  # the engine may take a while to start on a busy machine
     try:
         while time.monotonic() < deadline and process.poll() is None:
             if staging.is_dir() and any(staging.iterdir()):
