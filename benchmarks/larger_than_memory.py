@@ -26,6 +26,11 @@ It checks the constrained run succeeded and wrote exactly what the unconstrained
 partition by partition, and the quarantined rows without their run id), and prints the
 limit, the dataset sizes, each run's execution path, wall time and peak RSS.
 
+--source GLOB runs on existing Parquet files instead of the cached dataset, and
+--reuse-unconstrained DIR takes the unconstrained run from DIR (an `out` folder of an
+earlier run: destination/, runs/, stdout.log, stderr.log) instead of running it again, which
+at tens of millions of rows saves a long run; only the limited run is then made.
+
 Exit status: 0 when the constrained run succeeded with identical output, 1 otherwise.
 """
 
@@ -163,6 +168,32 @@ def run_pipeline(
     )
 
 
+TIME_LINE = re.compile(r"wall ([\d.]+) s peakRSS (\d+) KB")
+EXIT_LINE = re.compile(r"^exit=(-?\d+)$", re.MULTILINE)
+
+
+def earlier_run(name: str, out: Path) -> Outcome:
+    """A run made before, read back from its folder (`run_pipeline`'s layout). Wall time and
+    peak RSS come from a `/usr/bin/time -f 'wall %e s peakRSS %M KB ...'` line in stderr.log
+    when there is one (else NaN and 0); the exit code from an `exit=N` line, else from the
+    report's status."""
+    errors = (out / "stderr.log").read_text(errors="replace")
+    report = harness.last_json_object((out / "stdout.log").read_text(errors="replace"))
+    timed, exited = TIME_LINE.search(errors), EXIT_LINE.findall(errors)
+    succeeded = report is not None and report.get("status") == "succeeded"
+    chosen = EXECUTION_LOG.search(errors)
+    return Outcome(
+        name=f"{name} (reused)",
+        exit_code=int(exited[-1]) if exited else (0 if succeeded else 1),
+        wall_s=float(timed.group(1)) if timed else float("nan"),
+        peak_rss_bytes=int(timed.group(2)) * 1024 if timed else 0,
+        execution=chosen.group(1) if chosen else "?",
+        out_dir=out,
+        report=report,
+        stderr_tail=errors[-3000:],
+    )
+
+
 def output_files(outcome: Outcome) -> dict[str, Path]:
     current = outcome.out_dir / "destination" / "current"
     return {str(path.relative_to(current)): path for path in sorted(current.rglob("*.parquet"))}
@@ -203,6 +234,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--copies", type=int, default=1, help="dataset = this many relabelled copies of --rows"
     )
+    parser.add_argument("--source", help="a glob of existing Parquet files to use as the data")
+    parser.add_argument(
+        "--reuse-unconstrained",
+        type=Path,
+        help="the out folder of an earlier unconstrained run on the same data: not run again",
+    )
     parser.add_argument("--copier", help="copier command line (default: this interpreter's)")
     parser.add_argument("--workdir", type=Path, default=harness.DEFAULT_WORKDIR)
     args = parser.parse_args(argv)
@@ -211,15 +248,22 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     project = harness.render_pipeline(workdir, harness.copier_command(args.copier), "polars")
     python = harness.uv_sync(project)
-    source = copies(harness.dataset(workdir, args.rows, args.seed), args.copies)
+    if args.source:
+        source = Path(args.source).resolve()
+    else:
+        source = copies(harness.dataset(workdir, args.rows, args.seed), args.copies)
     rows = pl.scan_parquet(source).select(pl.len()).collect().item()
     on_disk = sum(path.stat().st_size for path in source.parent.glob(source.name))
     in_memory = in_memory_bytes(source)
     limit = args.limit_mib * 2**20 if args.limit_mib else int(in_memory / args.factor)
 
     runs_root = workdir / "larger-than-memory"
-    shutil.rmtree(runs_root, ignore_errors=True)
-    free = run_pipeline("unconstrained", python, project, source, runs_root / "free", None)
+    if args.reuse_unconstrained:
+        free = earlier_run("unconstrained", args.reuse_unconstrained.resolve())
+        shutil.rmtree(runs_root / "limited", ignore_errors=True)
+    else:
+        shutil.rmtree(runs_root, ignore_errors=True)
+        free = run_pipeline("unconstrained", python, project, source, runs_root / "free", None)
     limited = run_pipeline("limited", python, project, source, runs_root / "limited", limit)
 
     mib = 2**20
@@ -233,12 +277,12 @@ def main(argv: list[str] | None = None) -> int:
         f"in-memory size / limit = {in_memory / limit:.2f}x "
         f"(target >= 3x); on-disk size / limit = {on_disk / limit:.2f}x"
     )
-    header = f"{'run':<14}{'execution':>11}{'exit':>6}{'wall s':>9}{'peak RSS MiB':>14}"
+    header = f"{'run':<25}{'execution':>11}{'exit':>6}{'wall s':>9}{'peak RSS MiB':>14}"
     print(header)
     print("-" * len(header))
     for outcome in (free, limited):
         print(
-            f"{outcome.name:<14}{outcome.execution:>11}{outcome.exit_code:>6}"
+            f"{outcome.name:<25}{outcome.execution:>11}{outcome.exit_code:>6}"
             f"{outcome.wall_s:>9.2f}{outcome.peak_rss_bytes / mib:>14,.0f}"
         )
     print(f"limit mechanism: {LIMIT_MECHANISM}")
