@@ -16,7 +16,7 @@ linted and tested without editing a test. Two pieces are written by hand, on pur
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,24 +163,32 @@ def _pairs(combination: Combination) -> set[tuple[tuple[str, str], tuple[str, st
     return singles | set(itertools.combinations(items, 2))
 
 
+def _greedy_covering(
+    candidates: Sequence[Combination],
+    already_chosen: Sequence[Combination],
+    items: Callable[[Combination], set[Any]],
+) -> list[Combination]:
+    """Repeatedly take the candidate covering most still-uncovered items (the first one on
+    ties, so the result is deterministic) until every item of every candidate is covered.
+    Items `already_chosen` combinations cover count as covered."""
+    uncovered = set().union(*(items(candidate) for candidate in candidates))
+    for combination in already_chosen:
+        uncovered -= items(combination)
+    chosen: list[Combination] = []
+    while uncovered:
+        best = max(candidates, key=lambda candidate: len(items(candidate) & uncovered))
+        chosen.append(best)
+        uncovered -= items(best)
+    return chosen
+
+
 def pairwise_covering(
     candidates: Sequence[Combination], already_chosen: Sequence[Combination] = ()
 ) -> list[Combination]:
-    """A small subset of `candidates` with every value and every pair of values they contain.
-
-    Greedy: repeatedly take the candidate covering most still-uncovered pairs (the first
-    one on ties, so the result is deterministic). Pairs `already_chosen` combinations cover
-    (the default one, say) count as covered.
+    """A small subset of `candidates` with every value and every pair of values they contain
+    (greedy; pairs `already_chosen` combinations cover, the default one say, count as covered).
     """
-    uncovered = set().union(*(_pairs(candidate) for candidate in candidates))
-    for combination in already_chosen:
-        uncovered -= _pairs(combination)
-    chosen: list[Combination] = []
-    while uncovered:
-        best = max(candidates, key=lambda candidate: len(_pairs(candidate) & uncovered))
-        chosen.append(best)
-        uncovered -= _pairs(best)
-    return chosen
+    return _greedy_covering(candidates, already_chosen, _pairs)
 
 
 def combinations(max_full_product: int = MAX_FULL_PRODUCT) -> list[dict[str, str]]:
@@ -207,19 +215,8 @@ def _values(combination: Combination) -> set[tuple[str, str]]:
 def value_covering(
     candidates: Sequence[Combination], already_chosen: Sequence[Combination] = ()
 ) -> list[Combination]:
-    """A small subset of `candidates` in which every offered value appears at least once.
-
-    Greedy like `pairwise_covering`, on single values instead of pairs.
-    """
-    uncovered = set().union(*(_values(candidate) for candidate in candidates))
-    for combination in already_chosen:
-        uncovered -= _values(combination)
-    chosen: list[Combination] = []
-    while uncovered:
-        best = max(candidates, key=lambda candidate: len(_values(candidate) & uncovered))
-        chosen.append(best)
-        uncovered -= _values(best)
-    return chosen
+    """A small subset of `candidates` in which every offered value appears at least once."""
+    return _greedy_covering(candidates, already_chosen, _values)
 
 
 def installed_combinations() -> list[dict[str, str]]:
