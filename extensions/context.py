@@ -86,6 +86,16 @@ def orchestrator_egress(orchestrator: str) -> list[dict[str, Any]]:
     return [dict(rule) for rule in _choice_data("orchestrators", orchestrator).get("egress", [])]
 
 
+def orchestrator_context(orchestrator: str) -> dict[str, Any]:
+    """What an orchestrator adds to the context: its requirements and its pods' egress."""
+    runtime, dev = orchestrator_dependencies(orchestrator)
+    return {
+        "orchestrator_dependencies": list(runtime),
+        "orchestrator_dev_dependencies": list(dev),
+        "orchestrator_egress": orchestrator_egress(orchestrator),
+    }
+
+
 def engine_context(engine: str) -> dict[str, Any]:
     """What an engine adds to the context, from engines/<name>.toml: requirements, the
     class-name prefix of its stages, the [engine] section of pipeline.toml and the memory
@@ -138,9 +148,6 @@ class DerivedContext(ContextHook):
                 )
         context["template_version"] = template_version(context)
         if "orchestrator" in context:
-            runtime, dev = orchestrator_dependencies(str(context["orchestrator"]))
-            context["orchestrator_dependencies"] = list(runtime)
-            context["orchestrator_dev_dependencies"] = list(dev)
-            context["orchestrator_egress"] = orchestrator_egress(str(context["orchestrator"]))
+            context.update(orchestrator_context(str(context["orchestrator"])))
         if "engine" in context:
             context.update(engine_context(str(context["engine"])))
