@@ -120,10 +120,17 @@ STRUCTURED_SUFFIXES = {".yml", ".yaml", ".toml", ".json"}
 
 
 # Files only the chosen engine renders: its stages, its settings, its idiom of the team's
-# transforms and the unit tests of both. The team-owned transforms keep one path whatever
-# the engine (transforms/orders.py), so they are listed with the default paths.
-# Files only an engine renders: the same set for every engine, plus its own extras.
-ENGINE_EXTRA_PATHS: dict[str, list[str]] = {"polars": ["tests/test_streaming.py"]}
+# transforms and the unit tests of both, plus each engine's own proofs. The team-owned
+# transforms keep one path whatever the engine (transforms/orders.py), so they are listed
+# with the default paths.
+ENGINE_EXTRA_PATHS: dict[str, list[str]] = {
+    # Polars: the streaming path writes what the in-memory path writes.
+    "polars": ["tests/test_streaming.py"],
+    # Spark: exact source coordinates across file splits, and a real cluster.
+    "spark": ["tests/test_spark_engine.py"],
+    # Dask: the distributed path and exact coordinates across partitions.
+    "dask": ["tests/test_dask_cluster.py"],
+}
 ENGINE_PATHS: dict[str, list[str]] = {
     engine: [
         "docs/engine.md",
@@ -135,10 +142,6 @@ ENGINE_PATHS: dict[str, list[str]] = {
     ]
     for engine in ("polars", "pandas", "spark", "dask")
 }
-# Dask also proves its distributed path and its partitioning in the project's own tests.
-ENGINE_PATHS["dask"].append("tests/test_dask_cluster.py")
-# Spark's own proof: exact source coordinates across file splits, and a real cluster.
-ENGINE_PATHS["spark"].append("tests/test_spark_engine.py")
 
 # Files only the chosen orchestrator renders (its adapter, its proof, its docs).
 ORCHESTRATOR_PATHS: dict[str, list[str]] = {
