@@ -112,6 +112,20 @@ def engine_context(engine: str) -> dict[str, Any]:
     }
 
 
+def destination_context(destination: str) -> dict[str, Any]:
+    """What a destination adds to the context, from destinations/<name>.toml: the sink module
+    composition.py imports, requirements, its pipeline.toml sections and its pods' egress."""
+    data = _choice_data("destinations", destination)
+    return {
+        "destination_module": str(data["module"]),
+        "destination_dependencies": list(data["runtime"]),
+        "destination_dev_dependencies": list(data["dev"]),
+        "destination_config": str(data["config"]).strip(),
+        "destination_deploy_config": str(data["deploy_config"]).strip(),
+        "destination_egress": [dict(rule) for rule in data.get("egress", [])],
+    }
+
+
 def _mebibytes(quantity: str) -> int:
     """A whole-GiB Kubernetes quantity ("3Gi") in MiB (3072), for ECS task sizes."""
     if not quantity.endswith("Gi") or not quantity.removesuffix("Gi").isdigit():
@@ -151,3 +165,5 @@ class DerivedContext(ContextHook):
             context.update(orchestrator_context(str(context["orchestrator"])))
         if "engine" in context:
             context.update(engine_context(str(context["engine"])))
+        if "destination" in context:
+            context.update(destination_context(str(context["destination"])))

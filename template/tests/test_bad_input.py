@@ -57,21 +57,21 @@ def test_a_missing_required_column_fails_naming_it_and_writes_nothing(
     error = result.json()["error"]
     assert error["class"] == "data_contract"
     assert "'amount'" in error["message"] and "orders.csv" in error["message"]
-    assert not (workspace.destination / "current").exists()
+    assert workspace.target.commit_marker() is None
 
 
 def test_an_empty_input_succeeds_and_leaves_the_target_unchanged(workspace: Workspace) -> None:
     first = run_cli("run", "--json", env=workspace.env())
     assert first.returncode == 0, first.stderr
     before = workspace.output_files()
-    link_before = (workspace.destination / "current").readlink()
+    marker_before = workspace.target.commit_marker()
 
     empty = write(workspace.root / "empty.csv", HEADER)
     result = run_cli("run", "--json", env=workspace.env(empty))
 
     assert result.returncode == 0, result.stderr
     assert result.json()["counts"] == {"read": 0, "written": 0, "quarantined": 0, "filtered": 0}
-    assert (workspace.destination / "current").readlink() == link_before
+    assert workspace.target.commit_marker() == marker_before
     assert workspace.output_files() == before
 
 
@@ -84,7 +84,7 @@ def test_a_fail_rule_stops_the_run_before_any_write(workspace: Workspace) -> Non
 
     assert result.returncode == 65
     assert "AMOUNT_IMPLAUSIBLE" in result.json()["error"]["message"]
-    assert not (workspace.destination / "current").exists()
+    assert workspace.target.commit_marker() is None
     manifests = list(workspace.runs_dir.glob("*/manifest.json"))
     assert len(manifests) == 1
     manifest = json.loads(manifests[0].read_text())

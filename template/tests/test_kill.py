@@ -41,11 +41,10 @@ def kill_once_loading(workspace: Workspace, source: str) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    staging = workspace.destination / "_staging"
     deadline = time.monotonic() + 600  # the engine may take a while to start on a busy machine
     try:
         while time.monotonic() < deadline and process.poll() is None:
-            if staging.is_dir() and any(staging.iterdir()):
+            if workspace.target.staging_started():
                 os.kill(process.pid, signal.SIGKILL)
                 break
             time.sleep(0.005)
@@ -59,17 +58,17 @@ def test_a_killed_run_leaves_the_committed_output_as_it_was_and_a_rerun_complete
 ) -> None:
     assert run_cli("run", "--json", env=workspace.env()).returncode == 0
     committed_before = workspace.output_files()
-    link_before = (workspace.destination / "current").readlink()
+    marker_before = workspace.target.commit_marker()
     large = write_large_input(tmp_path / "large.parquet")
 
     kill_once_loading(workspace, large)
 
-    assert (workspace.destination / "current").readlink() == link_before
+    assert workspace.target.commit_marker() == marker_before
     assert workspace.output_files() == committed_before
     assert len(list(workspace.runs_dir.glob("*/manifest.json"))) == 1  # only the first run's
     rerun = run_cli("run", "--json", env=workspace.env(large))
     assert rerun.returncode == 0, rerun.stderr
-    assert not any((workspace.destination / "_staging").iterdir())
+    assert workspace.target.staging_leftovers() == []
 
     clean = Workspace(tmp_path / "clean", tmp_path / "clean" / "out", tmp_path / "clean" / "runs")
     assert run_cli("run", "--json", env=clean.env()).returncode == 0

@@ -21,7 +21,7 @@ def test_the_sample_run_reports_exact_counts_that_balance(workspace: Workspace) 
     assert counts == EXPECTED.counts
     assert counts["read"] == counts["written"] + counts["quarantined"] + counts["filtered"]
     assert counts["quarantined"] > 0
-    assert report["output"] == str(workspace.destination / "current")
+    assert report["output"] == workspace.target.location
     assert report["violations"] == EXPECTED.violations
     per_date = workspace.output_frame().group_by("order_date").len()
     assert {str(day): n for day, n in per_date.iter_rows()} == EXPECTED.written_per_date
@@ -60,4 +60,4 @@ def test_the_human_summary_names_counts_and_locations(workspace: Workspace) -> N
     for label in ("read", "written", "quarantined", "filtered", "duration", "output:"):
         assert label in result.stdout
     assert f"{EXPECTED.counts['read']:,}" in result.stdout
-    assert str(workspace.destination / "current") in result.stdout
+    assert workspace.target.location in result.stdout

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,10 +9,10 @@ from urllib.parse import urlsplit
 
 from .engines.configuration import describe_engine
 from .errors import PipelineError
+from .reachability import check_connectable, check_writable
 from .settings import Settings, TelemetrySettings, load_settings
+from .sinks.configuration import describe_destination
 from .sources.local_files import discover_source_files
-
-CONNECT_TIMEOUT_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -36,8 +33,8 @@ def run_checks(config_file: Path | None) -> list[CheckResult]:
     checks: list[tuple[str, Callable[[Settings], str]]] = [
         ("engine", lambda s: describe_engine(s.engine)),
         ("source", _source),
-        ("destination", lambda s: _writable(s.destination.path, "destination.path")),
-        ("runs_dir", lambda s: _writable(s.runs_dir, "runs_dir")),
+        ("destination", lambda s: describe_destination(s.destination)),
+        ("runs_dir", lambda s: check_writable(s.runs_dir, "runs_dir")),
         ("telemetry", lambda s: _telemetry(s.telemetry)),
     ]
     results = [CheckResult("settings", True, _describe(settings))]
@@ -63,21 +60,6 @@ def _source(settings: Settings) -> str:
     return f"{len(files)} readable file(s) ({', '.join(formats)}) for {settings.source.path!r}"
 
 
-def _writable(path: Path, setting: str) -> str:
-    existing = path
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise ValueError(f"{setting} {str(path)!r}: {existing} is not a directory")
-    if not os.access(existing, os.W_OK):
-        raise ValueError(
-            f"{setting} {str(path)!r}: no write permission on {existing}; choose a writable path"
-        )
-    with tempfile.TemporaryFile(dir=existing):
-        pass
-    return f"{path} is writable"
-
-
 def _telemetry(settings: TelemetrySettings) -> str:
     if settings.sdk_disabled:
         return "OTEL_SDK_DISABLED=true: no telemetry is exported"
@@ -92,13 +74,11 @@ def _telemetry(settings: TelemetrySettings) -> str:
         parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
         host = parts.hostname or "localhost"
         port = parts.port or (4317 if settings.protocol == "grpc" else 4318)
-        try:
-            with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_SECONDS):
-                pass
-        except OSError as error:
-            raise ValueError(
-                f"{signal} endpoint {host}:{port} is unreachable ({error}): start the collector "
-                "or fix OTEL_EXPORTER_OTLP_ENDPOINT"
-            ) from None
+        check_connectable(
+            host,
+            port,
+            f"{signal} endpoint",
+            "start the collector or fix OTEL_EXPORTER_OTLP_ENDPOINT",
+        )
     headers = "with headers (hidden)" if settings.headers else "without headers"
     return f"{settings.protocol} to {sorted(set(endpoints.values()))} reachable, {headers}"

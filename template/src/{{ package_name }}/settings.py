@@ -22,6 +22,7 @@ from pydantic_settings import (
 
 from .engines.configuration import EngineSettings
 from .errors import ConfigurationError
+from .sinks.configuration import DestinationSettings
 
 ENV_PREFIX = "PIPELINE_"
 CONFIG_ENV_VAR = "PIPELINE_CONFIG"
@@ -45,20 +46,6 @@ class SourceSettings(BaseModel):
     )
     format: SourceFormat = Field(
         default="auto", description="File format; `auto` picks it from each file's extension."
-    )
-
-
-class DestinationSettings(BaseModel):
-    """Where validated rows are committed."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    path: Path = Field(
-        default=Path("data/output/orders"),
-        description="Dataset root; readers use `<path>/current/`.",
-    )
-    keep_snapshots: int = Field(
-        default=3, ge=1, le=100, description="Committed snapshots kept for rollback."
     )
 
 
