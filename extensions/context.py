@@ -98,8 +98,8 @@ def orchestrator_context(orchestrator: str) -> dict[str, Any]:
 
 def engine_context(engine: str) -> dict[str, Any]:
     """What an engine adds to the context, from engines/<name>.toml: requirements, the
-    class-name prefix of its stages, the [engine] section of pipeline.toml and the memory
-    its Kubernetes Job asks for."""
+    class-name prefix of its stages, the [engine] section of pipeline.toml, the memory
+    its Kubernetes Job asks for and the size of its project's kill test."""
     data = _choice_data("engines", engine)
     return {
         "engine_dependencies": list(data["runtime"]),
@@ -109,6 +109,7 @@ def engine_context(engine: str) -> dict[str, Any]:
         "engine_memory_request": str(data["job"]["memory_request"]),
         "engine_memory_limit": str(data["job"]["memory_limit"]),
         "engine_memory_limit_mib": _mebibytes(str(data["job"]["memory_limit"])),
+        "engine_kill_test_rows": int(data["tests"]["kill_rows"]),
     }
 
 

@@ -8,6 +8,7 @@ this file.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import answer_space
 import pytest
@@ -525,6 +526,7 @@ def test_every_offered_engine_has_its_dependencies_prefix_config_and_job_memory(
     request, limit = derived["engine_memory_request"], derived["engine_memory_limit"]
     assert int(request.removesuffix("Gi")) <= int(limit.removesuffix("Gi"))
     assert derived["engine_memory_limit_mib"] == int(limit.removesuffix("Gi")) * 1024
+    assert derived["engine_kill_test_rows"] >= 10_000  # a load that lasts long enough to kill
 
 
 def test_the_hook_adds_the_chosen_engines_context() -> None:
@@ -534,6 +536,35 @@ def test_the_hook_adds_the_chosen_engines_context() -> None:
         **{**VALID_ANSWERS, "engine": "spark"},
     )
     assert rendered == "Spark 3Gi"
+
+
+# ---------------------------------------------------------------------------------------
+# destination data (extensions/dependencies/destinations/<destination>.toml)
+# ---------------------------------------------------------------------------------------
+OFFERED_DESTINATIONS = answer_space.QUESTIONS["destination"].choices
+TEMPLATE_PACKAGE = Path(__file__).resolve().parents[1] / "template" / "src" / "{{ package_name }}"
+SINKS_DIR = TEMPLATE_PACKAGE / "sinks"
+
+
+@pytest.mark.parametrize("destination", OFFERED_DESTINATIONS)
+def test_every_offered_destination_names_its_module_config_and_egress(destination: str) -> None:
+    derived = context.destination_context(destination)
+    module = derived["destination_module"]
+    conditional = f"{{% if destination == '{destination}' %}}{module}.py{{% endif %}}"
+    assert (SINKS_DIR / conditional).is_file(), f"no sinks/{module}.py rendered for {destination}"
+    assert derived["destination_config"].startswith("[destination]")
+    assert derived["destination_deploy_config"].startswith("[destination]")
+    for rule in derived["destination_egress"]:
+        assert set(rule) == {"cidr", "port"} and 0 < int(rule["port"]) < 65536
+
+
+def test_the_hook_adds_the_chosen_destinations_context() -> None:
+    rendered = render_with_hook(
+        "{{ destination_module }}",
+        _copier_phase="render",
+        **{**VALID_ANSWERS, "destination": "local"},
+    )
+    assert rendered == "local_dataset"
 
 
 def test_memory_limits_must_be_whole_gibibytes() -> None:
