@@ -115,7 +115,8 @@ def engine_context(engine: str) -> dict[str, Any]:
 
 def destination_context(destination: str) -> dict[str, Any]:
     """What a destination adds to the context, from destinations/<name>.toml: the sink module
-    composition.py imports, requirements, its pipeline.toml sections and its pods' egress."""
+    composition.py imports, requirements, its pipeline.toml sections, its pods' egress and
+    its part of the Step Functions stack (parameters, container environment, task policies)."""
     data = _choice_data("destinations", destination)
     return {
         "destination_module": str(data["module"]),
@@ -124,6 +125,9 @@ def destination_context(destination: str) -> dict[str, Any]:
         "destination_config": str(data["config"]).strip(),
         "destination_deploy_config": str(data["deploy_config"]).strip(),
         "destination_egress": [dict(rule) for rule in data.get("egress", [])],
+        "destination_sfn_parameters": str(data["step_functions"]["parameters"]).strip("\n"),
+        "destination_sfn_environment": str(data["step_functions"]["environment"]).strip("\n"),
+        "destination_sfn_task_policies": str(data["step_functions"]["task_policies"]).strip("\n"),
     }
 
 

@@ -556,6 +556,10 @@ def test_every_offered_destination_names_its_module_config_and_egress(destinatio
     assert derived["destination_deploy_config"].startswith("[destination]")
     for rule in derived["destination_egress"]:
         assert set(rule) == {"cidr", "port"} and 0 < int(rule["port"]) < 65536
+    # Step Functions: parameters at the template's Parameters indentation, and the container
+    # environment pointing the pipeline at them.
+    assert derived["destination_sfn_parameters"].startswith("  ")
+    assert "PIPELINE_DESTINATION__" in derived["destination_sfn_environment"]
 
 
 def test_the_hook_adds_the_chosen_destinations_context() -> None:
