@@ -116,7 +116,8 @@ def engine_context(engine: str) -> dict[str, Any]:
 def destination_context(destination: str) -> dict[str, Any]:
     """What a destination adds to the context, from destinations/<name>.toml: the sink module
     composition.py imports, requirements, its pipeline.toml sections, its pods' egress and
-    its part of the Step Functions stack (parameters, container environment, task policies)."""
+    its part of the Step Functions stack (parameters, container environment, task policies)
+    and of the README (where output goes, its settings)."""
     data = _choice_data("destinations", destination)
     return {
         "destination_module": str(data["module"]),
@@ -128,6 +129,8 @@ def destination_context(destination: str) -> dict[str, Any]:
         "destination_sfn_parameters": str(data["step_functions"]["parameters"]).strip("\n"),
         "destination_sfn_environment": str(data["step_functions"]["environment"]).strip("\n"),
         "destination_sfn_task_policies": str(data["step_functions"]["task_policies"]).strip("\n"),
+        "destination_readme_output": str(data["readme"]["output"]).strip(),
+        "destination_readme_settings": str(data["readme"]["settings"]).strip(),
     }
 
 

@@ -81,7 +81,6 @@ DEFAULT_PATHS = sorted(
         "src/orders_pipeline/sinks/atomic_file.py",
         "src/orders_pipeline/reachability.py",
         "src/orders_pipeline/sinks/configuration.py",
-        "src/orders_pipeline/sinks/local_dataset.py",
         "src/orders_pipeline/sinks/partitioned_loader.py",
         "src/orders_pipeline/sinks/store.py",
         "src/orders_pipeline/sources/__init__.py",
@@ -149,6 +148,24 @@ ENGINE_PATHS: dict[str, list[str]] = {
     for engine in ("polars", "pandas", "spark", "dask")
 }
 
+# Files only the chosen destination renders: its store, and for a server destination the
+# credentials and retry modules, its docs and its tests against the real server.
+SERVER_DESTINATION_PATHS = [
+    "docs/destination.md",
+    "src/orders_pipeline/credentials.py",
+    "src/orders_pipeline/pipeline/retries.py",
+]
+DESTINATION_PATHS: dict[str, list[str]] = {
+    "local": ["src/orders_pipeline/sinks/local_dataset.py"],
+    "s3": [
+        *SERVER_DESTINATION_PATHS,
+        "src/orders_pipeline/sinks/s3_client.py",
+        "src/orders_pipeline/sinks/s3_dataset.py",
+        "src/orders_pipeline/sinks/s3_lease.py",
+        "tests/test_s3_destination.py",
+    ],
+}
+
 # Files only the chosen orchestrator renders (its adapter, its proof, its docs).
 ORCHESTRATOR_PATHS: dict[str, list[str]] = {
     "airflow": [
@@ -185,13 +202,14 @@ def expected_paths(combination: answer_space.Combination, package: str) -> set[s
     """The exact set of files `combination` renders, with the package named `package`.
 
     Rule for combinations other than the default: every combination renders DEFAULT_PATHS
-    plus the files of its engine (ENGINE_PATHS) and of its orchestrator (ORCHESTRATOR_PATHS);
-    no other choice adds, removes or swaps a file yet.
+    plus the files of its engine (ENGINE_PATHS), of its orchestrator (ORCHESTRATOR_PATHS) and
+    of its destination (DESTINATION_PATHS); no other choice adds, removes or swaps a file yet.
     """
     paths = (
         DEFAULT_PATHS
         + ENGINE_PATHS[combination["engine"]]
         + ORCHESTRATOR_PATHS[combination["orchestrator"]]
+        + DESTINATION_PATHS[combination["destination"]]
     )
     # The package's folder and files named after it (flows/<package>_flows.py).
     return {path.replace(DEFAULT_PACKAGE, package) for path in paths}
