@@ -113,24 +113,33 @@ def engine_context(engine: str) -> dict[str, Any]:
     }
 
 
-def destination_context(destination: str) -> dict[str, Any]:
+PROJECT_SLUG_PLACEHOLDER = "{project_slug}"
+
+
+def destination_context(destination: str, project_slug: str = "") -> dict[str, Any]:
     """What a destination adds to the context, from destinations/<name>.toml: the sink module
-    composition.py imports, requirements, its pipeline.toml sections, its pods' egress and
-    its part of the Step Functions stack (parameters, container environment, task policies)
-    and of the README (where output goes, its settings)."""
+    composition.py imports, requirements, its pipeline.toml sections, its pods' egress, its
+    part of the Step Functions stack (parameters, container environment, task policies) and
+    of the README (where output goes, its settings). `{project_slug}` in the text is the
+    project's slug (a bucket named after the project, say)."""
     data = _choice_data("destinations", destination)
+
+    def text(value: object, strip: str | None = None) -> str:
+        return str(value).strip(strip).replace(PROJECT_SLUG_PLACEHOLDER, project_slug)
+
+    step_functions, readme = data["step_functions"], data["readme"]
     return {
         "destination_module": str(data["module"]),
         "destination_dependencies": list(data["runtime"]),
         "destination_dev_dependencies": list(data["dev"]),
-        "destination_config": str(data["config"]).strip(),
-        "destination_deploy_config": str(data["deploy_config"]).strip(),
+        "destination_config": text(data["config"]),
+        "destination_deploy_config": text(data["deploy_config"]),
         "destination_egress": [dict(rule) for rule in data.get("egress", [])],
-        "destination_sfn_parameters": str(data["step_functions"]["parameters"]).strip("\n"),
-        "destination_sfn_environment": str(data["step_functions"]["environment"]).strip("\n"),
-        "destination_sfn_task_policies": str(data["step_functions"]["task_policies"]).strip("\n"),
-        "destination_readme_output": str(data["readme"]["output"]).strip(),
-        "destination_readme_settings": str(data["readme"]["settings"]).strip(),
+        "destination_sfn_parameters": text(step_functions["parameters"], "\n"),
+        "destination_sfn_environment": text(step_functions["environment"], "\n"),
+        "destination_sfn_task_policies": text(step_functions["task_policies"], "\n"),
+        "destination_readme_output": text(readme["output"]),
+        "destination_readme_settings": text(readme["settings"]),
     }
 
 
@@ -174,4 +183,5 @@ class DerivedContext(ContextHook):
         if "engine" in context:
             context.update(engine_context(str(context["engine"])))
         if "destination" in context:
-            context.update(destination_context(str(context["destination"])))
+            slug = str(context.get("project_slug", ""))
+            context.update(destination_context(str(context["destination"]), slug))
