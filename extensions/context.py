@@ -113,19 +113,26 @@ def engine_context(engine: str) -> dict[str, Any]:
     }
 
 
-PROJECT_SLUG_PLACEHOLDER = "{project_slug}"
+# Answers the destination's text may name, e.g. a bucket "{project_slug}-dev".
+NAMING_ANSWERS = ("project_slug", "package_name")
 
 
-def destination_context(destination: str, project_slug: str = "") -> dict[str, Any]:
+def destination_context(
+    destination: str, answers: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """What a destination adds to the context, from destinations/<name>.toml: the sink module
     composition.py imports, requirements, its pipeline.toml sections, its pods' egress, its
     part of the Step Functions stack (parameters, container environment, task policies) and
-    of the README (where output goes, its settings). `{project_slug}` in the text is the
-    project's slug (a bucket named after the project, say)."""
+    of the README (where output goes, its settings). `{project_slug}` and `{package_name}`
+    in the text are those answers (a bucket or a database role named after the project)."""
     data = _choice_data("destinations", destination)
+    given = answers or {}
 
     def text(value: object, strip: str | None = None) -> str:
-        return str(value).strip(strip).replace(PROJECT_SLUG_PLACEHOLDER, project_slug)
+        result = str(value).strip(strip)
+        for name in NAMING_ANSWERS:
+            result = result.replace("{" + name + "}", str(given.get(name, "")))
+        return result
 
     step_functions, readme = data["step_functions"], data["readme"]
     return {
@@ -183,5 +190,4 @@ class DerivedContext(ContextHook):
         if "engine" in context:
             context.update(engine_context(str(context["engine"])))
         if "destination" in context:
-            slug = str(context.get("project_slug", ""))
-            context.update(destination_context(str(context["destination"]), slug))
+            context.update(destination_context(str(context["destination"]), context))

@@ -164,6 +164,11 @@ DESTINATION_PATHS: dict[str, list[str]] = {
         "src/orders_pipeline/sinks/s3_lease.py",
         "tests/test_s3_destination.py",
     ],
+    "postgres": [
+        *SERVER_DESTINATION_PATHS,
+        "src/orders_pipeline/sinks/postgres_table.py",
+        "tests/test_postgres_destination.py",
+    ],
 }
 
 # Files only the chosen orchestrator renders (its adapter, its proof, its docs).
