@@ -161,24 +161,6 @@ def raw_copy(connection_json: str, source_table: str, target_table: str, dump: s
 # ----------------------------------------------------------------------------
 # The harness
 # ----------------------------------------------------------------------------
-def render(workdir: Path, copier: list[str], engine: str) -> Path:
-    template = workdir / "template-snapshot-postgres"
-    project = workdir / f"pipeline-{engine}-postgres"
-    for path in (template, project):
-        shutil.rmtree(path, ignore_errors=True)
-    template.mkdir(parents=True)
-    harness.snapshot_working_tree(template)
-    harness.run_checked(
-        [
-            *copier,
-            *("copy", "--trust", "--defaults", "--vcs-ref", "HEAD"),
-            *("--data", f"engine={engine}", "--data", "destination=postgres"),
-            *(str(template), str(project)),
-        ]
-    )
-    return project
-
-
 def run_pipeline(python: Path, project: Path, env: dict[str, str]) -> tuple[float, int, float]:
     """One `run`; returns (load stage seconds, rows written, wall seconds)."""
     started = time.perf_counter()
@@ -213,7 +195,9 @@ def main(argv: list[str] | None = None) -> int:
 
     workdir = args.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    project = render(workdir, harness.copier_command(args.copier), args.engine)
+    project = harness.render_pipeline(
+        workdir, harness.copier_command(args.copier), args.engine, destination="postgres"
+    )
     python = harness.uv_sync(project)
     source = harness.dataset(workdir, args.rows, args.seed)
     cluster = Path(tempfile.mkdtemp(prefix="pipeline-pg-bench-"))

@@ -149,9 +149,13 @@ def copier_command(override: str | None) -> list[str]:
     return [found]
 
 
-def render_pipeline(workdir: Path, copier: list[str], engine: str) -> Path:
-    template = workdir / "template-snapshot"
-    project = workdir / f"pipeline-{engine}"
+def render_pipeline(
+    workdir: Path, copier: list[str], engine: str, destination: str = "local"
+) -> Path:
+    """Render the working tree's pipeline for `engine` (and a non-default `destination`)."""
+    suffix = "" if destination == "local" else f"-{destination}"
+    template = workdir / f"template-snapshot{suffix}"
+    project = workdir / f"pipeline-{engine}{suffix}"
     for path in (template, project):
         shutil.rmtree(path, ignore_errors=True)
     template.mkdir(parents=True)
@@ -161,7 +165,7 @@ def render_pipeline(workdir: Path, copier: list[str], engine: str) -> Path:
         [
             *copier,
             *("copy", "--trust", "--defaults", "--vcs-ref", "HEAD"),
-            *("--data", f"engine={engine}"),
+            *("--data", f"engine={engine}", "--data", f"destination={destination}"),
             *(str(template), str(project)),
         ]
     )
