@@ -226,29 +226,24 @@ def installed_combinations() -> list[dict[str, str]]:
     or more of the suite, and the choices are built not to interact (every orchestrator
     calls the same engine-agnostic `run_partition`; every engine sits behind the same stage
     protocols). What pairs could break, the dependency resolution of an engine beside an
-    orchestrator, is checked for every rendered combination by `uv lock` (test_render), and
-    every engine runs with every destination in the parity test.
+    orchestrator, is checked for every rendered combination by `uv lock` (test_render).
 
-    Candidates pairing a slow-starting engine with a server destination come last, so the
-    covering picks them only when nothing else covers a value: a Spark project's suite starts
-    a JVM for each of its CLI tests, and a server destination's suite adds twenty killed and
-    rerun loads to them.
+    Layer 3 also runs each project's README commands as written, and those need no server
+    only with the default (local) destination: a destination that needs a server runs its
+    project's whole suite, against the real server its fixtures start, in
+    test_destination_matrix.py instead (every engine meets every such destination there).
     """
     default = default_combination()
-    candidates = sorted(_full_product(), key=_is_costly_to_install)  # stable: keeps yml order
+    candidates = [
+        combination
+        for combination in _full_product()
+        if combination.get(DESTINATION) == default.get(DESTINATION)
+    ]
     chosen = value_covering(candidates, already_chosen=[default])
     return [default] + [dict(c) for c in chosen if dict(c) != default]
 
 
-SLOW_STARTING_ENGINES = frozenset({"spark"})
-SERVER_DESTINATIONS = frozenset({"s3", "postgres"})
-
-
-def _is_costly_to_install(combination: Combination) -> bool:
-    return (
-        combination.get("engine") in SLOW_STARTING_ENGINES
-        and combination.get("destination") in SERVER_DESTINATIONS
-    )
+DESTINATION = "destination"
 
 
 def iter_choice_values() -> Iterator[tuple[str, str]]:
