@@ -29,6 +29,7 @@ ENV_PREFIX = "PIPELINE_"
 CONFIG_ENV_VAR = "PIPELINE_CONFIG"
 DEFAULT_CONFIG_FILE = Path("pipeline.toml")
 
+
 class TelemetrySettings(BaseModel):
     """Standard OpenTelemetry variables the pipeline acts on (exporters read the rest)."""
 

@@ -46,7 +46,8 @@ class Pipeline(Generic[FrameT]):
 
     `nothing_new`: the source has nothing since its committed state, so the run reads and
     writes nothing. `commits_state`: the loader commits the source's new state with the
-    rows, so it commits even when no row is valid.
+    rows, so it commits even when no row is valid. `release` frees what the run held (the
+    source's local copies) once it ends.
     """
 
     extractor: Extractor[FrameT]
@@ -56,6 +57,7 @@ class Pipeline(Generic[FrameT]):
     quarantine: QuarantineSink[FrameT]
     nothing_new: bool = False
     commits_state: bool = False
+    release: Callable[[], None] = field(default=lambda: None)
 
 
 @dataclass
@@ -144,6 +146,7 @@ class PipelineRunner(Generic[FrameT]):
                 raise classified from error
             finally:
                 self.progress.close()
+                self.pipeline.release()
             _set_count_attributes(span, state.counts)
             manifest = self._write_manifest(run_id, label, state, started_at, started, "succeeded")
             logger.info(

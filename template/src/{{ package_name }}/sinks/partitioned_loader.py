@@ -15,7 +15,7 @@ from typing import Generic, TypeVar
 
 from ..errors import DataContractError
 from ..pipeline.stages import Batch, CommittedOutput, StagedOutput
-from .store import DatasetStore, Replacement, StagedSnapshot
+from .store import FULL_REWRITE, DatasetStore, Replacement, StagedSnapshot
 
 FrameT = TypeVar("FrameT")
 
@@ -44,7 +44,7 @@ class PartitionedLoader(ABC, Generic[FrameT]):
         *,
         partition_by: str,
         key: Sequence[str] = (),
-        replaces: Replacement = Replacement(),
+        replaces: Replacement = FULL_REWRITE,
     ) -> None:
         self.dataset = dataset
         self.partition_by = partition_by

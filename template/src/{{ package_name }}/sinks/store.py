@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Protocol
 
 
-
 @dataclass(frozen=True)
 class StagedSnapshot:
     """A run's output being written: the run, and the local folder the engine writes into."""
@@ -45,6 +44,10 @@ class Replacement:
     def merges(self) -> bool:
         """True when committed rows the run does not replace are kept beside its rows."""
         return self.partition is not None or self.by_key
+
+
+# A full run of a full-picture source: it replaces whole output partitions.
+FULL_REWRITE = Replacement()
 
 
 class DatasetStore(Protocol):
