@@ -98,6 +98,7 @@ DEFAULT_PATHS = sorted(
         "tests/destination_support.py",
         "tests/otlp_receiver.py",
         "tests/sample_expectations.py",
+        "tests/source_support.py",
         "tests/test_bad_input.py",
         "tests/test_cli.py",
         "tests/test_deploy_manifests.py",
@@ -161,11 +162,14 @@ SERVER_DESTINATION_PATHS = [
     "src/orders_pipeline/credentials.py",
     "src/orders_pipeline/pipeline/retries.py",
 ]
+# Files an S3 source and an S3 destination share (rendered once when both are chosen): the
+# boto3 client and the tests' moto server.
+S3_SHARED_PATHS = ["src/orders_pipeline/s3_client.py", "tests/s3_server.py"]
 DESTINATION_PATHS: dict[str, list[str]] = {
     "local": ["src/orders_pipeline/sinks/local_dataset.py"],
     "s3": [
         *SERVER_DESTINATION_PATHS,
-        "src/orders_pipeline/sinks/s3_client.py",
+        *S3_SHARED_PATHS,
         "src/orders_pipeline/sinks/s3_dataset.py",
         "src/orders_pipeline/sinks/s3_lease.py",
         "tests/test_s3_destination.py",
@@ -174,6 +178,20 @@ DESTINATION_PATHS: dict[str, list[str]] = {
         *SERVER_DESTINATION_PATHS,
         "src/orders_pipeline/sinks/postgres_table.py",
         "tests/test_postgres_destination.py",
+    ],
+}
+
+# Files only the chosen source renders: its module, and for a server source the credentials
+# and retry modules, its docs and its tests against the real server.
+SOURCE_PATHS: dict[str, list[str]] = {
+    "local": [],
+    "s3": [
+        "docs/source.md",
+        "src/orders_pipeline/credentials.py",
+        "src/orders_pipeline/pipeline/retries.py",
+        *S3_SHARED_PATHS,
+        "src/orders_pipeline/sources/s3_objects.py",
+        "tests/test_s3_source.py",
     ],
 }
 
@@ -213,14 +231,16 @@ def expected_paths(combination: answer_space.Combination, package: str) -> set[s
     """The exact set of files `combination` renders, with the package named `package`.
 
     Rule for combinations other than the default: every combination renders DEFAULT_PATHS
-    plus the files of its engine (ENGINE_PATHS), of its orchestrator (ORCHESTRATOR_PATHS) and
-    of its destination (DESTINATION_PATHS); no other choice adds, removes or swaps a file yet.
+    plus the files of its engine (ENGINE_PATHS), of its orchestrator (ORCHESTRATOR_PATHS), of
+    its source (SOURCE_PATHS) and of its destination (DESTINATION_PATHS; files both name
+    render once); no other choice adds, removes or swaps a file yet.
     """
     paths = (
         DEFAULT_PATHS
         + ENGINE_PATHS[combination["engine"]]
         + ORCHESTRATOR_PATHS[combination["orchestrator"]]
         + DESTINATION_PATHS[combination["destination"]]
+        + SOURCE_PATHS[combination["source"]]
     )
     # The package's folder and files named after it (flows/<package>_flows.py).
     return {path.replace(DEFAULT_PACKAGE, package) for path in paths}
