@@ -113,7 +113,7 @@ def engine_context(engine: str) -> dict[str, Any]:
     }
 
 
-# Answers the destination's text may name, e.g. a bucket "{project_slug}-dev".
+# Answers a source's or destination's text may name, e.g. a bucket "{project_slug}-dev".
 NAMING_ANSWERS = ("project_slug", "package_name")
 
 
@@ -125,28 +125,54 @@ def destination_context(
     part of the Step Functions stack (parameters, container environment, task policies) and
     of the README (where output goes, its settings). `{project_slug}` and `{package_name}`
     in the text are those answers (a bucket or a database role named after the project)."""
-    data = _choice_data("destinations", destination)
-    given = answers or {}
+    return _connector_context("destination", destination, answers or {})
+
+
+def source_context(source: str, answers: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What a source adds to the context, from sources/<name>.toml: the same keys as a
+    destination's, prefixed `source_` (its README part says where input comes from)."""
+    return _connector_context("source", source, answers or {})
+
+
+def connectors_context(context: Mapping[str, Any]) -> dict[str, Any]:
+    """Requirements and egress of the source and destination together, each listed once
+    (a project reading and writing S3 needs boto3 once)."""
+
+    def union(key: str) -> list[Any]:
+        merged: list[Any] = []
+        for item in [*context.get(f"source_{key}", []), *context.get(f"destination_{key}", [])]:
+            if item not in merged:
+                merged.append(item)
+        return merged
+
+    return {
+        "connector_dependencies": union("dependencies"),
+        "connector_dev_dependencies": union("dev_dependencies"),
+        "connector_egress": union("egress"),
+    }
+
+
+def _connector_context(kind: str, name: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    data = _choice_data(f"{kind}s", name)
 
     def text(value: object, strip: str | None = None) -> str:
         result = str(value).strip(strip)
-        for name in NAMING_ANSWERS:
-            result = result.replace("{" + name + "}", str(given.get(name, "")))
+        for answer in NAMING_ANSWERS:
+            result = result.replace("{" + answer + "}", str(given.get(answer, "")))
         return result
 
-    step_functions, readme = data["step_functions"], data["readme"]
+    step_functions = data["step_functions"]
     return {
-        "destination_module": str(data["module"]),
-        "destination_dependencies": list(data["runtime"]),
-        "destination_dev_dependencies": list(data["dev"]),
-        "destination_config": text(data["config"]),
-        "destination_deploy_config": text(data["deploy_config"]),
-        "destination_egress": [dict(rule) for rule in data.get("egress", [])],
-        "destination_sfn_parameters": text(step_functions["parameters"], "\n"),
-        "destination_sfn_environment": text(step_functions["environment"], "\n"),
-        "destination_sfn_task_policies": text(step_functions["task_policies"], "\n"),
-        "destination_readme_output": text(readme["output"]),
-        "destination_readme_settings": text(readme["settings"]),
+        f"{kind}_module": str(data["module"]),
+        f"{kind}_dependencies": list(data["runtime"]),
+        f"{kind}_dev_dependencies": list(data["dev"]),
+        f"{kind}_config": text(data["config"]),
+        f"{kind}_deploy_config": text(data["deploy_config"]),
+        f"{kind}_egress": [dict(rule) for rule in data.get("egress", [])],
+        f"{kind}_sfn_parameters": text(step_functions["parameters"], "\n"),
+        f"{kind}_sfn_environment": text(step_functions["environment"], "\n"),
+        f"{kind}_sfn_task_policies": text(step_functions["task_policies"], "\n"),
+        **{f"{kind}_readme_{part}": text(body) for part, body in data["readme"].items()},
     }
 
 
@@ -191,3 +217,6 @@ class DerivedContext(ContextHook):
             context.update(engine_context(str(context["engine"])))
         if "destination" in context:
             context.update(destination_context(str(context["destination"]), context))
+        if "source" in context:
+            context.update(source_context(str(context["source"]), context))
+        context.update(connectors_context(context))

@@ -12,7 +12,7 @@ from .errors import PipelineError
 from .reachability import check_connectable, check_writable
 from .settings import Settings, TelemetrySettings, load_settings
 from .sinks.configuration import describe_destination
-from .sources.local_files import discover_source_files
+from .sources.configuration import describe_source
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ def run_checks(config_file: Path | None) -> list[CheckResult]:
         return [CheckResult("settings", False, str(error))]
     checks: list[tuple[str, Callable[[Settings], str]]] = [
         ("engine", lambda s: describe_engine(s.engine)),
-        ("source", _source),
+        ("source", lambda s: describe_source(s.source)),
         ("destination", lambda s: describe_destination(s.destination)),
         ("runs_dir", lambda s: check_writable(s.runs_dir, "runs_dir")),
         ("telemetry", lambda s: _telemetry(s.telemetry)),
@@ -49,15 +49,6 @@ def run_checks(config_file: Path | None) -> list[CheckResult]:
 def _describe(settings: Settings) -> str:
     # model_dump keeps SecretStr masked, so this is safe to print.
     return f"loaded: {settings.model_dump(mode='json')}"
-
-
-def _source(settings: Settings) -> str:
-    files = discover_source_files(settings.source)
-    for source in files:
-        with source.path.open("rb") as handle:
-            handle.read(1)
-    formats = sorted({source.format for source in files})
-    return f"{len(files)} readable file(s) ({', '.join(formats)}) for {settings.source.path!r}"
 
 
 def _telemetry(settings: TelemetrySettings) -> str:

@@ -23,30 +23,11 @@ from pydantic_settings import (
 from .engines.configuration import EngineSettings
 from .errors import ConfigurationError
 from .sinks.configuration import DestinationSettings
+from .sources.configuration import SourceSettings
 
 ENV_PREFIX = "PIPELINE_"
 CONFIG_ENV_VAR = "PIPELINE_CONFIG"
 DEFAULT_CONFIG_FILE = Path("pipeline.toml")
-
-SourceFormat = Literal["auto", "csv", "jsonl", "parquet"]
-
-
-class SourceSettings(BaseModel):
-    """Where the extractor reads from."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    path: str = Field(
-        default="data/sample/orders-{date}.csv",
-        min_length=1,
-        description=(
-            "File path or glob (`**` allowed), several separated by commas; `{date}` marks "
-            "the daily partition a file holds (YYYY-MM-DD)."
-        ),
-    )
-    format: SourceFormat = Field(
-        default="auto", description="File format; `auto` picks it from each file's extension."
-    )
 
 
 class TelemetrySettings(BaseModel):

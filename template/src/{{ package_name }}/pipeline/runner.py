@@ -42,13 +42,22 @@ ResultT = TypeVar("ResultT")
 
 @dataclass(frozen=True)
 class Pipeline(Generic[FrameT]):
-    """The four stages plus the quarantine sink, wired for one engine."""
+    """The four stages plus the quarantine sink, wired for one engine.
+
+    `nothing_new`: the source has nothing since its committed state, so the run reads and
+    writes nothing. `commits_state`: the loader commits the source's new state with the
+    rows, so it commits even when no row is valid. `release` frees what the run held (the
+    source's local copies) once it ends.
+    """
 
     extractor: Extractor[FrameT]
     transformer: Transformer[FrameT]
     validator: Validator[FrameT]
     loader: Loader[FrameT]
     quarantine: QuarantineSink[FrameT]
+    nothing_new: bool = False
+    commits_state: bool = False
+    release: Callable[[], None] = field(default=lambda: None)
 
 
 @dataclass
@@ -137,6 +146,7 @@ class PipelineRunner(Generic[FrameT]):
                 raise classified from error
             finally:
                 self.progress.close()
+                self.pipeline.release()
             _set_count_attributes(span, state.counts)
             manifest = self._write_manifest(run_id, label, state, started_at, started, "succeeded")
             logger.info(
@@ -162,6 +172,9 @@ class PipelineRunner(Generic[FrameT]):
     def _run_stages(self, run_id: str, state: _RunState) -> None:
         stages = self.pipeline
         counts = state.counts
+        if stages.nothing_new:
+            logger.info("nothing new in the source since the last commit: nothing to do")
+            return
 
         extracted = self._stage("extract", stages.extractor.extract)
         counts.read = extracted.rows
@@ -199,7 +212,7 @@ class PipelineRunner(Generic[FrameT]):
             state.quarantine = self.pipeline.quarantine.write(validated.quarantined, run_id)
             counts.quarantined = state.quarantine.rows
         staged: StagedOutput | None = None
-        if validated.valid.rows:
+        if validated.valid.rows or self.pipeline.commits_state:
             staged = self.pipeline.loader.stage(validated.valid, run_id)
             counts.written = staged.rows
         try:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Sequence
-from datetime import date
 from pathlib import Path
 from typing import Generic, TypeVar
 
 from ..errors import DataContractError
 from ..pipeline.stages import Batch, CommittedOutput, StagedOutput
-from .store import DatasetStore, StagedSnapshot
+from .store import FULL_REWRITE, DatasetStore, Replacement, StagedSnapshot
 
 FrameT = TypeVar("FrameT")
 
@@ -32,18 +31,24 @@ def hive_value(value: object) -> str:
 class PartitionedLoader(ABC, Generic[FrameT]):
     """Writes valid rows as hive-partitioned Parquet into the store's staging, then commits.
 
-    A full run rewrites every partition it has rows for. A run for one source partition
-    (`replaces`) rewrites only that source partition's rows: in each affected output
-    partition the engine keeps the rows other source partitions wrote (read from
-    `dataset.current_snapshot()`), so reruns and backfills are idempotent and never lose
-    another day's late arrivals.
+    A full run rewrites every partition it has rows for. A run that merges (`replaces`: one
+    source partition, or an incremental source's changes by `key`) rewrites only the rows it
+    replaces: in each affected output partition the engine keeps the other committed rows
+    (read from `dataset.current_snapshot()`), so reruns and backfills are idempotent and
+    never lose another day's late arrivals.
     """
 
     def __init__(
-        self, dataset: DatasetStore, *, partition_by: str, replaces: date | None = None
+        self,
+        dataset: DatasetStore,
+        *,
+        partition_by: str,
+        key: Sequence[str] = (),
+        replaces: Replacement = FULL_REWRITE,
     ) -> None:
         self.dataset = dataset
         self.partition_by = partition_by
+        self.key = tuple(key)
         self.replaces = replaces
         self._staged: dict[str, StagedSnapshot] = {}
 
@@ -61,7 +66,10 @@ class PartitionedLoader(ABC, Generic[FrameT]):
             )
         staged = self.dataset.begin(run_id)
         try:
-            kept_rows, rewritten = self._write_staged(batch, staged.path)
+            # No rows (a run that only advances its source's state): keep what is committed.
+            kept_rows, rewritten = (
+                self._write_staged(batch, staged.path) if batch.rows else (0, frozenset[str]())
+            )
             written = self.dataset.carry_over(staged, rewritten=rewritten)
             self._refuse_null_partition(written)
             files = [path for name in written for path in (staged.path / name).glob("*.parquet")]

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import glob
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Literal
 
 from ..errors import ConfigurationError
-from ..settings import SourceSettings
+from .configuration import SourceSettings
+from .selection import FileFormat, SourceFile, SourceSelection, SourceState
 
-FileFormat = Literal["csv", "jsonl", "parquet"]
 DATE_PLACEHOLDER = "{date}"
 
 FORMAT_BY_SUFFIX: dict[str, FileFormat] = {
@@ -29,13 +29,17 @@ FORMAT_BY_SUFFIX: dict[str, FileFormat] = {
 }
 
 
-@dataclass(frozen=True)
-class SourceFile:
-    """One input file, the format it is read with, and the partition its path names."""
-
-    path: Path
-    format: FileFormat
-    partition: date | None = None
+def select_source(
+    settings: SourceSettings,
+    partition: date | None,
+    *,
+    committed: Callable[[], SourceState | None],
+    workdir: Path,
+) -> SourceSelection:
+    """Every file the pattern matches (for `partition`, that day's): local files keep no
+    state, each run reads what is there."""
+    del committed, workdir  # files are read in place, and every run reads them all
+    return SourceSelection(files=tuple(discover_source_files(settings, partition)))
 
 
 def is_partitioned(settings: SourceSettings) -> bool:

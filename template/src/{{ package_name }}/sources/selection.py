@@ -1,0 +1,69 @@
+"""The source seam: what every source hands the engines, and the state it asks to commit.
+
+A source (local files, S3 objects, a PostgreSQL table) turns its settings into local files
+the engine reads (`SourceFile`), plus, for an incremental source, the state to record once
+the destination has committed the run (`SourceSelection.state`: processed objects, a
+watermark). The state is committed by the destination store in the same atomic step as the
+rows, so it advances only with them and a fresh worker finds it where the data is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+FileFormat = Literal["csv", "jsonl", "parquet"]
+
+# JSON-ready and opaque to everything but the source that wrote it.
+SourceState = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One local file to read, its format, the partition it holds, and where it came from."""
+
+    path: Path
+    format: FileFormat
+    partition: date | None = None
+    # Set when `path` is a local copy (e.g. `s3://bucket/key`): coordinates name the origin.
+    origin: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The file as `_source_file` coordinates, manifests and messages name it."""
+        return self.origin or str(self.path)
+
+
+@dataclass(frozen=True)
+class StateAdvance:
+    """The source state a run started from (`since`) and the state it commits (`to`).
+
+    The destination commits `to` with the run's rows, and refuses (TransientError) when the
+    state it holds is no longer `since`: another run committed in between, so this run's
+    view of what is new is stale.
+    """
+
+    since: SourceState | None
+    to: SourceState
+
+
+@dataclass(frozen=True)
+class SourceSelection:
+    """What one run reads, which committed rows it replaces, and the state it advances to.
+
+    `state` is None for a source that keeps none (local files: every run reads what the
+    pattern matches); no `files` with a `state` means nothing is new since the last commit.
+    `replaces_keys` says the rows are changes since the last commit (new or changed objects,
+    rows past a watermark), so a committed row whose key arrives again is replaced.
+    """
+
+    files: tuple[SourceFile, ...]
+    state: StateAdvance | None = None
+    replaces_keys: bool = False
+
+    @property
+    def nothing_new(self) -> bool:
+        """True when an incremental source has nothing since its committed state."""
+        return self.state is not None and not self.files

@@ -1,0 +1,57 @@
+"""Local folders a run owns while it lives: source downloads, staged rows for a destination.
+
+Each run's folder sits beside a lock file it holds (`flock`) until it is released. A killed
+run's lock dies with its process, so the next run sweeps what is left without ever touching
+the folder of a run still alive (two runs may share the root).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class OwnedFolder:
+    """A run's folder and the descriptor of the lock that marks it alive."""
+
+    path: Path
+    lock_descriptor: int
+
+    def release(self) -> None:
+        """Delete the folder, then drop the lock."""
+        shutil.rmtree(self.path, ignore_errors=True)
+        self.path.with_name(f"{self.path.name}.lock").unlink(missing_ok=True)
+        os.close(self.lock_descriptor)
+
+
+def open_owned_folder(root: Path, name: str) -> OwnedFolder:
+    """Sweep folders of dead runs under `root`, then create and lock `root/name`."""
+    root.mkdir(parents=True, exist_ok=True)
+    sweep_abandoned(root)
+    descriptor = os.open(root / f"{name}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    fcntl.flock(descriptor, fcntl.LOCK_EX)
+    folder = root / name
+    folder.mkdir()
+    return OwnedFolder(folder, descriptor)
+
+
+def sweep_abandoned(root: Path) -> None:
+    """Delete folders whose run is gone: a live run holds the lock file beside its folder."""
+    for entry in root.iterdir():
+        if not entry.is_dir():
+            continue
+        lock = root / f"{entry.name}.lock"
+        descriptor = os.open(lock, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # a live run's folder
+        else:
+            shutil.rmtree(entry, ignore_errors=True)
+            lock.unlink(missing_ok=True)
+        finally:
+            os.close(descriptor)
