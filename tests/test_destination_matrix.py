@@ -52,7 +52,7 @@ PAIRS = [
 ]
 # Rough serial seconds of a pair on two busy cores: only the start order depends on it
 # (conftest.py). A whole suite against a server takes minutes; Spark starts a JVM per run.
-WHOLE_SUITE_SECONDS = 400
+WHOLE_SUITE_SECONDS = 600
 END_TO_END_SECONDS = {"spark": 120}
 OTHER_END_TO_END_SECONDS = 40
 
