@@ -571,6 +571,56 @@ def test_the_hook_adds_the_chosen_destinations_context() -> None:
     assert rendered == "local_dataset"
 
 
+# ---------------------------------------------------------------------------------------
+# source data (extensions/dependencies/sources/<source>.toml)
+# ---------------------------------------------------------------------------------------
+OFFERED_SOURCES = answer_space.QUESTIONS["source"].choices
+SOURCES_DIR = TEMPLATE_PACKAGE / "sources"
+
+
+@pytest.mark.parametrize("source", OFFERED_SOURCES)
+def test_every_offered_source_names_its_module_config_and_egress(source: str) -> None:
+    derived = context.source_context(source)
+    module = derived["source_module"]
+    conditional = f"{{% if source == '{source}' %}}{module}.py{{% endif %}}"
+    rendered = [SOURCES_DIR / f"{module}.py", SOURCES_DIR / conditional]
+    assert any(path.is_file() for path in rendered), f"no sources/{module}.py for {source}"
+    assert derived["source_config"].startswith("[source]")
+    assert derived["source_deploy_config"].startswith("[source]")
+    for rule in derived["source_egress"]:
+        assert set(rule) == {"cidr", "port"} and 0 < int(rule["port"]) < 65536
+    assert derived["source_sfn_parameters"].startswith("  ")
+    assert "PIPELINE_SOURCE__" in derived["source_sfn_environment"]
+    assert derived["source_readme_input"] and derived["source_readme_settings"]
+
+
+def test_a_requirement_or_egress_rule_both_connectors_need_is_listed_once() -> None:
+    derived = context.connectors_context(
+        {
+            "source_dependencies": ["boto3>=1.35", "tenacity>=9.2"],
+            "destination_dependencies": ["boto3>=1.35", "psycopg[binary]>=3.2"],
+            "source_egress": [{"cidr": "0.0.0.0/0", "port": 443}],
+            "destination_egress": [{"cidr": "0.0.0.0/0", "port": 443}],
+        }
+    )
+    assert derived["connector_dependencies"] == [
+        "boto3>=1.35",
+        "tenacity>=9.2",
+        "psycopg[binary]>=3.2",
+    ]
+    assert derived["connector_dev_dependencies"] == []
+    assert derived["connector_egress"] == [{"cidr": "0.0.0.0/0", "port": 443}]
+
+
+def test_the_hook_adds_the_chosen_sources_context() -> None:
+    rendered = render_with_hook(
+        "{{ source_module }}",
+        _copier_phase="render",
+        **{**VALID_ANSWERS, "source": "local"},
+    )
+    assert rendered == "local_files"
+
+
 def test_memory_limits_must_be_whole_gibibytes() -> None:
     with pytest.raises(ValueError, match="whole GiB"):
         context._mebibytes("1500Mi")

@@ -84,7 +84,10 @@ DEFAULT_PATHS = sorted(
         "src/orders_pipeline/sinks/partitioned_loader.py",
         "src/orders_pipeline/sinks/store.py",
         "src/orders_pipeline/sources/__init__.py",
+        "src/orders_pipeline/sources/configuration.py",
         "src/orders_pipeline/sources/local_files.py",
+        "src/orders_pipeline/sources/selection.py",
+        "src/orders_pipeline/spool.py",
         "src/orders_pipeline/telemetry.py",
         "src/orders_pipeline/transforms/__init__.py",
         "src/orders_pipeline/validation/__init__.py",
@@ -98,6 +101,7 @@ DEFAULT_PATHS = sorted(
         "tests/test_bad_input.py",
         "tests/test_cli.py",
         "tests/test_deploy_manifests.py",
+        "tests/test_incremental_merge.py",
         "tests/test_kill.py",
         "tests/test_partitions.py",
         "tests/test_progress.py",
@@ -131,10 +135,12 @@ STRUCTURED_SUFFIXES = {".yml", ".yaml", ".toml", ".json"}
 ENGINE_EXTRA_PATHS: dict[str, list[str]] = {
     # Polars: the streaming path writes what the in-memory path writes.
     "polars": ["tests/test_streaming.py"],
+    # pandas: its loader merges committed rows with Arrow (shared with Dask).
+    "pandas": ["src/orders_pipeline/sinks/arrow_keys.py"],
     # Spark: exact source coordinates across file splits, and a real cluster.
     "spark": ["tests/test_spark_engine.py"],
     # Dask: the distributed path and exact coordinates across partitions.
-    "dask": ["tests/test_dask_cluster.py"],
+    "dask": ["src/orders_pipeline/sinks/arrow_keys.py", "tests/test_dask_cluster.py"],
 }
 ENGINE_PATHS: dict[str, list[str]] = {
     engine: [
