@@ -546,22 +546,6 @@ TEMPLATE_PACKAGE = Path(__file__).resolve().parents[1] / "template" / "src" / "{
 SINKS_DIR = TEMPLATE_PACKAGE / "sinks"
 
 
-@pytest.mark.parametrize("destination", OFFERED_DESTINATIONS)
-def test_every_offered_destination_names_its_module_config_and_egress(destination: str) -> None:
-    derived = context.destination_context(destination)
-    module = derived["destination_module"]
-    conditional = f"{{% if destination == '{destination}' %}}{module}.py{{% endif %}}"
-    assert (SINKS_DIR / conditional).is_file(), f"no sinks/{module}.py rendered for {destination}"
-    assert derived["destination_config"].startswith("[destination]")
-    assert derived["destination_deploy_config"].startswith("[destination]")
-    for rule in derived["destination_egress"]:
-        assert set(rule) == {"cidr", "port"} and 0 < int(rule["port"]) < 65536
-    # Step Functions: parameters at the template's Parameters indentation, and the container
-    # environment pointing the pipeline at them.
-    assert derived["destination_sfn_parameters"].startswith("  ")
-    assert "PIPELINE_DESTINATION__" in derived["destination_sfn_environment"]
-
-
 def test_the_hook_adds_the_chosen_destinations_context() -> None:
     rendered = render_with_hook(
         "{{ destination_module }}",
@@ -578,20 +562,33 @@ OFFERED_SOURCES = answer_space.QUESTIONS["source"].choices
 SOURCES_DIR = TEMPLATE_PACKAGE / "sources"
 
 
-@pytest.mark.parametrize("source", OFFERED_SOURCES)
-def test_every_offered_source_names_its_module_config_and_egress(source: str) -> None:
-    derived = context.source_context(source)
-    module = derived["source_module"]
-    conditional = f"{{% if source == '{source}' %}}{module}.py{{% endif %}}"
-    rendered = [SOURCES_DIR / f"{module}.py", SOURCES_DIR / conditional]
-    assert any(path.is_file() for path in rendered), f"no sources/{module}.py for {source}"
-    assert derived["source_config"].startswith("[source]")
-    assert derived["source_deploy_config"].startswith("[source]")
-    for rule in derived["source_egress"]:
+CONNECTORS = [
+    *(("source", source) for source in OFFERED_SOURCES),
+    *(("destination", destination) for destination in OFFERED_DESTINATIONS),
+]
+CONNECTOR_CONTEXT = {"source": context.source_context, "destination": context.destination_context}
+CONNECTOR_FOLDER = {"source": SOURCES_DIR, "destination": SINKS_DIR}
+
+
+@pytest.mark.parametrize(("kind", "choice"), CONNECTORS)
+def test_every_offered_source_and_destination_names_its_module_config_and_egress(
+    kind: str, choice: str
+) -> None:
+    derived = CONNECTOR_CONTEXT[kind](choice)
+    module = derived[f"{kind}_module"]
+    folder = CONNECTOR_FOLDER[kind]
+    conditional = f"{{% if {kind} == '{choice}' %}}{module}.py{{% endif %}}"
+    rendered = [folder / f"{module}.py", folder / conditional]
+    assert any(path.is_file() for path in rendered), f"no {module}.py rendered for {choice}"
+    assert derived[f"{kind}_config"].startswith(f"[{kind}]")
+    assert derived[f"{kind}_deploy_config"].startswith(f"[{kind}]")
+    for rule in derived[f"{kind}_egress"]:
         assert set(rule) == {"cidr", "port"} and 0 < int(rule["port"]) < 65536
-    assert derived["source_sfn_parameters"].startswith("  ")
-    assert "PIPELINE_SOURCE__" in derived["source_sfn_environment"]
-    assert derived["source_readme_input"] and derived["source_readme_settings"]
+    # Step Functions: parameters at the template's Parameters indentation, and the container
+    # environment pointing the pipeline at them.
+    assert derived[f"{kind}_sfn_parameters"].startswith("  ")
+    assert f"PIPELINE_{kind.upper()}__" in derived[f"{kind}_sfn_environment"]
+    assert derived[f"{kind}_readme_settings"]
 
 
 def test_a_requirement_or_egress_rule_both_connectors_need_is_listed_once() -> None:
