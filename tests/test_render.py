@@ -85,7 +85,6 @@ DEFAULT_PATHS = sorted(
         "src/orders_pipeline/sinks/store.py",
         "src/orders_pipeline/sources/__init__.py",
         "src/orders_pipeline/sources/configuration.py",
-        "src/orders_pipeline/sources/local_files.py",
         "src/orders_pipeline/sources/selection.py",
         "src/orders_pipeline/spool.py",
         "src/orders_pipeline/telemetry.py",
@@ -98,6 +97,7 @@ DEFAULT_PATHS = sorted(
         "tests/destination_support.py",
         "tests/otlp_receiver.py",
         "tests/sample_expectations.py",
+        "tests/source_support.py",
         "tests/test_bad_input.py",
         "tests/test_cli.py",
         "tests/test_deploy_manifests.py",
@@ -173,7 +173,23 @@ DESTINATION_PATHS: dict[str, list[str]] = {
     "postgres": [
         *SERVER_DESTINATION_PATHS,
         "src/orders_pipeline/sinks/postgres_table.py",
+        "tests/postgres_server.py",
         "tests/test_postgres_destination.py",
+    ],
+}
+
+# Files only the chosen source renders: how it finds its input, and for a server source the
+# credentials and retry modules, its docs and its tests against the real server (a
+# PostgreSQL source and destination share the one throwaway-cluster module).
+SOURCE_PATHS: dict[str, list[str]] = {
+    "local": ["src/orders_pipeline/sources/local_files.py"],
+    "postgres": [
+        "docs/source.md",
+        "src/orders_pipeline/credentials.py",
+        "src/orders_pipeline/pipeline/retries.py",
+        "src/orders_pipeline/sources/postgres_table.py",
+        "tests/postgres_server.py",
+        "tests/test_postgres_source.py",
     ],
 }
 
@@ -214,13 +230,16 @@ def expected_paths(combination: answer_space.Combination, package: str) -> set[s
 
     Rule for combinations other than the default: every combination renders DEFAULT_PATHS
     plus the files of its engine (ENGINE_PATHS), of its orchestrator (ORCHESTRATOR_PATHS) and
-    of its destination (DESTINATION_PATHS); no other choice adds, removes or swaps a file yet.
+    of its destination (DESTINATION_PATHS) and of its source (SOURCE_PATHS; a file both
+    render, e.g. credentials.py, is rendered once); no other choice adds, removes or swaps a
+    file yet.
     """
     paths = (
         DEFAULT_PATHS
         + ENGINE_PATHS[combination["engine"]]
         + ORCHESTRATOR_PATHS[combination["orchestrator"]]
         + DESTINATION_PATHS[combination["destination"]]
+        + SOURCE_PATHS[combination["source"]]
     )
     # The package's folder and files named after it (flows/<package>_flows.py).
     return {path.replace(DEFAULT_PACKAGE, package) for path in paths}
