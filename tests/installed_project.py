@@ -29,8 +29,9 @@ from required_tools import require_uv
 
 # Generous bounds that only stop a hung process: a warm `uv sync` takes seconds.
 SYNC_TIMEOUT_S = 900
-# The Spark project's own suite starts ~30 JVMs: over 600 s on a loaded two-core machine.
-COMMAND_TIMEOUT_S = 1800
+# The Spark project's own suite starts ~30 JVMs: over 600 s on a loaded two-core machine,
+# and past 1800 s beside the other xdist worker on a machine shared with other jobs.
+COMMAND_TIMEOUT_S = 3600
 OUTPUT_TAIL_LINES = 60
 
 # Variables of the caller's environment that would point the project at someone else's
