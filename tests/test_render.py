@@ -263,7 +263,18 @@ def text_files(tree: dict[str, bytes]) -> dict[str, str]:
     return texts
 
 
-@pytest.fixture(scope="module", params=COMBINATIONS, ids=COMBINATION_IDS)
+# Each combination's checks on one worker, which renders it once; `uv lock` makes them ~10 s.
+COMBINATION_PARAMS = [
+    pytest.param(
+        combination,
+        id=combination_id,
+        marks=[pytest.mark.xdist_group(f"render-{combination_id}"), pytest.mark.cost(10)],
+    )
+    for combination, combination_id in zip(COMBINATIONS, COMBINATION_IDS, strict=True)
+]
+
+
+@pytest.fixture(scope="module", params=COMBINATION_PARAMS)
 def combination(request: pytest.FixtureRequest) -> dict[str, str]:
     """One combination of choices from copier.yml."""
     chosen: dict[str, str] = request.param
