@@ -229,21 +229,23 @@ def installed_combinations() -> list[dict[str, str]]:
     orchestrator, is checked for every rendered combination by `uv lock` (test_render).
 
     Layer 3 also runs each project's README commands as written, and those need no server
-    only with the default (local) destination: a destination that needs a server runs its
-    project's whole suite, against the real server its fixtures start, in
-    test_destination_matrix.py instead (every engine meets every such destination there).
+    only with the default (local) source and destination: a source or destination that needs
+    a server runs its project's suite, against the real server its fixtures start, in
+    test_connector_matrix.py instead (every engine meets every such source and destination
+    there).
     """
     default = default_combination()
     candidates = [
         combination
         for combination in _full_product()
-        if combination.get(DESTINATION) == default.get(DESTINATION)
+        if all(combination.get(key) == default.get(key) for key in CONNECTORS)
     ]
     chosen = value_covering(candidates, already_chosen=[default])
     return [default] + [dict(c) for c in chosen if dict(c) != default]
 
 
-DESTINATION = "destination"
+# The questions whose non-default choices need a server (S3, PostgreSQL) to run.
+CONNECTORS = ("source", "destination")
 
 
 def iter_choice_values() -> Iterator[tuple[str, str]]:

@@ -1,12 +1,22 @@
 """A rendered project installed with its own `uv sync`, and running commands in it.
 
-Shared by the layer-3 tests and the engine parity test. The project gets the caller's uv
-cache (UV_CACHE_DIR is inherited) but its own .venv, and none of the caller's pipeline or
-telemetry settings.
+Shared by the layer-3 tests, the engine parity test and the destination matrix. The project
+gets the caller's uv cache (UV_CACHE_DIR is inherited) but none of the caller's pipeline or
+telemetry settings, and its own .venv unless it is given a shared `environment`.
+
+A shared environment serves projects that differ only in their I/O answers (destination,
+source): same engine and orchestrator, so the same heavy packages. Each project's `uv sync`
+into it is exact: packages only another project needs are removed, its own are added, and
+the project itself is reinstalled from its own folder, so every project still runs with
+exactly its declared dependencies. What is shared is the rest: the venv, the packages both
+need, and their bytecode compiled on first import. Projects use one environment one after
+the other: within one pytest worker tests run one at a time, and each worker has its own
+`EnvironmentPool`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from dataclasses import dataclass, field
@@ -19,8 +29,9 @@ from required_tools import require_uv
 
 # Generous bounds that only stop a hung process: a warm `uv sync` takes seconds.
 SYNC_TIMEOUT_S = 900
-# The Spark project's own suite starts ~30 JVMs: over 600 s on a loaded two-core machine.
-COMMAND_TIMEOUT_S = 1800
+# The Spark project's own suite starts ~30 JVMs: over 600 s on a loaded two-core machine,
+# and past 1800 s beside the other xdist worker on a machine shared with other jobs.
+COMMAND_TIMEOUT_S = 3600
 OUTPUT_TAIL_LINES = 60
 
 # Variables of the caller's environment that would point the project at someone else's
@@ -80,14 +91,45 @@ class RenderedProject:
         return result
 
 
-def install(root: Path, *, dev: bool = True) -> RenderedProject:
+def install(root: Path, *, dev: bool = True, environment: Path | None = None) -> RenderedProject:
     """Install a rendered project with its own `uv sync` (runtime only when `dev` is False),
-    failing the test with the output tail when that does not work."""
+    into its own .venv or the shared `environment`, failing the test with the output tail
+    when that does not work."""
     uv = require_uv()
     answers = yaml.safe_load((root / ".copier-answers.yml").read_text(encoding="utf-8"))
-    installed = RenderedProject(root, answers, uv, project_env())
+    env = project_env()
+    if environment is not None:
+        env["UV_PROJECT_ENVIRONMENT"] = str(environment)
+    installed = RenderedProject(root, answers, uv, env)
     command = [uv, "sync"] if dev else [uv, "sync", "--no-dev"]
     sync = installed.run(*command, timeout=SYNC_TIMEOUT_S)
     if sync.returncode != 0:
         pytest.fail(f"`uv sync` exited {sync.returncode}:\n{tail(sync.stdout + sync.stderr)}")
     return installed
+
+
+# Answers that choose only what a pipeline reads and writes: projects that differ in these
+# alone share an environment.
+IO_ANSWERS = ("source", "destination")
+
+
+class EnvironmentPool:
+    """Virtual environments shared by projects that differ only in IO_ANSWERS."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def environment_for(self, answers: dict[str, Any]) -> Path:
+        """The environment of every project with these answers, whatever its IO_ANSWERS."""
+        shared = sorted(
+            (key, str(value))
+            for key, value in answers.items()
+            if key not in IO_ANSWERS and not key.startswith("_")
+        )
+        digest = hashlib.sha256(repr(shared).encode()).hexdigest()[:12]
+        return self.root / f"{answers.get('engine', 'project')}-{digest}"
+
+    def install(self, root: Path) -> RenderedProject:
+        """Install the rendered project at `root` into its shared environment."""
+        answers = yaml.safe_load((root / ".copier-answers.yml").read_text(encoding="utf-8"))
+        return install(root, environment=self.environment_for(answers))

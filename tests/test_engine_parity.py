@@ -22,7 +22,8 @@ from installed_project import RenderedProject, install, tail
 from polars.testing import assert_frame_equal
 from template_fixtures import render
 
-pytestmark = pytest.mark.slow
+# One worker installs the four projects once; ~4 min in all.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("engine_parity"), pytest.mark.cost(240)]
 
 ENGINES = answer_space.QUESTIONS["engine"].choices
 REFERENCE = str(answer_space.QUESTIONS["engine"].default)

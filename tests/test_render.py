@@ -85,7 +85,6 @@ DEFAULT_PATHS = sorted(
         "src/orders_pipeline/sinks/store.py",
         "src/orders_pipeline/sources/__init__.py",
         "src/orders_pipeline/sources/configuration.py",
-        "src/orders_pipeline/sources/local_files.py",
         "src/orders_pipeline/sources/selection.py",
         "src/orders_pipeline/spool.py",
         "src/orders_pipeline/telemetry.py",
@@ -177,14 +176,24 @@ DESTINATION_PATHS: dict[str, list[str]] = {
     "postgres": [
         *SERVER_DESTINATION_PATHS,
         "src/orders_pipeline/sinks/postgres_table.py",
+        "tests/postgres_server.py",
         "tests/test_postgres_destination.py",
     ],
 }
 
-# Files only the chosen source renders: its module, and for a server source the credentials
-# and retry modules, its docs and its tests against the real server.
+# Files only the chosen source renders: how it finds its input, and for a server source the
+# credentials and retry modules, its docs and its tests against the real server (a
+# PostgreSQL source and destination share the one throwaway-cluster module).
 SOURCE_PATHS: dict[str, list[str]] = {
-    "local": [],
+    "local": ["src/orders_pipeline/sources/local_files.py"],
+    "postgres": [
+        "docs/source.md",
+        "src/orders_pipeline/credentials.py",
+        "src/orders_pipeline/pipeline/retries.py",
+        "src/orders_pipeline/sources/postgres_table.py",
+        "tests/postgres_server.py",
+        "tests/test_postgres_source.py",
+    ],
     "s3": [
         "docs/source.md",
         "src/orders_pipeline/credentials.py",
@@ -231,9 +240,10 @@ def expected_paths(combination: answer_space.Combination, package: str) -> set[s
     """The exact set of files `combination` renders, with the package named `package`.
 
     Rule for combinations other than the default: every combination renders DEFAULT_PATHS
-    plus the files of its engine (ENGINE_PATHS), of its orchestrator (ORCHESTRATOR_PATHS), of
-    its source (SOURCE_PATHS) and of its destination (DESTINATION_PATHS; files both name
-    render once); no other choice adds, removes or swaps a file yet.
+    plus the files of its engine (ENGINE_PATHS), of its orchestrator (ORCHESTRATOR_PATHS) and
+    of its destination (DESTINATION_PATHS) and of its source (SOURCE_PATHS; a file both
+    render, e.g. credentials.py, is rendered once); no other choice adds, removes or swaps a
+    file yet.
     """
     paths = (
         DEFAULT_PATHS
@@ -264,7 +274,18 @@ def text_files(tree: dict[str, bytes]) -> dict[str, str]:
     return texts
 
 
-@pytest.fixture(scope="module", params=COMBINATIONS, ids=COMBINATION_IDS)
+# Each combination's checks on one worker, which renders it once; `uv lock` makes them ~10 s.
+COMBINATION_PARAMS = [
+    pytest.param(
+        combination,
+        id=combination_id,
+        marks=[pytest.mark.xdist_group(f"render-{combination_id}"), pytest.mark.cost(10)],
+    )
+    for combination, combination_id in zip(COMBINATIONS, COMBINATION_IDS, strict=True)
+]
+
+
+@pytest.fixture(scope="module", params=COMBINATION_PARAMS)
 def combination(request: pytest.FixtureRequest) -> dict[str, str]:
     """One combination of choices from copier.yml."""
     chosen: dict[str, str] = request.param

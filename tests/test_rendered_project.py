@@ -22,6 +22,22 @@ pytestmark = pytest.mark.slow
 
 COMBINATIONS = answer_space.installed_combinations()
 COMBINATION_IDS = [answer_space.combination_id(c) for c in COMBINATIONS]
+# Rough serial seconds of one combination (install, checks, its own suite) on two busy cores:
+# it only decides which starts first (conftest.py). Spark's suite starts a JVM per CLI run.
+SUITE_SECONDS = {"spark": 900}
+OTHER_SUITE_SECONDS = 300
+# Each combination's tests on one worker, which installs it once.
+COMBINATION_PARAMS = [
+    pytest.param(
+        combination,
+        id=combination_id,
+        marks=[
+            pytest.mark.xdist_group(f"layer3-{combination_id}"),
+            pytest.mark.cost(SUITE_SECONDS.get(combination["engine"], OTHER_SUITE_SECONDS)),
+        ],
+    )
+    for combination, combination_id in zip(COMBINATIONS, COMBINATION_IDS, strict=True)
+]
 
 # The generated project's toolchain, as its README and CI run it.
 PROJECT_CHECKS = {
@@ -32,7 +48,7 @@ PROJECT_CHECKS = {
 }
 
 
-@pytest.fixture(scope="module", params=COMBINATIONS, ids=COMBINATION_IDS)
+@pytest.fixture(scope="module", params=COMBINATION_PARAMS)
 def rendered_root(
     request: pytest.FixtureRequest,
     template_repo: Path,

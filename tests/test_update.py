@@ -18,6 +18,9 @@ import pytest
 import yaml
 from template_fixtures import TEMPLATE_TAG, commit_and_tag_release, git, render, tree_bytes
 
+# Started early among the cheap modules: its tests take 5-15 s each (conftest.py).
+pytestmark = pytest.mark.cost(15)
+
 NEXT_RELEASE = "v0.2.0"
 PACKAGE = "orders_pipeline"  # the default answers' package
 

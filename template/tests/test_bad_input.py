@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from .conftest import Workspace, run_cli
 
@@ -18,6 +19,7 @@ def write(path: Path, text: str) -> str:
     return str(path)
 
 
+@pytest.mark.source_files
 def test_malformed_rows_are_quarantined_with_reasons_and_coordinates(
     workspace: Workspace,
 ) -> None:
@@ -43,6 +45,7 @@ def test_malformed_rows_are_quarantined_with_reasons_and_coordinates(
     assert {"AMOUNT_MISSING", "CURRENCY_MISSING"} <= set(reasons[2])
 
 
+@pytest.mark.source_files
 def test_a_missing_required_column_fails_naming_it_and_writes_nothing(
     workspace: Workspace,
 ) -> None:
@@ -95,6 +98,7 @@ def test_a_fail_rule_stops_the_run_before_any_write(workspace: Workspace) -> Non
     assert not list(workspace.runs_dir.glob("*/quarantine.parquet"))
 
 
+@pytest.mark.source_files
 def test_a_source_pattern_matching_nothing_is_a_configuration_error(
     workspace: Workspace,
 ) -> None:
@@ -105,6 +109,7 @@ def test_a_source_pattern_matching_nothing_is_a_configuration_error(
     assert "PIPELINE_SOURCE__PATH" in result.stderr
 
 
+@pytest.mark.source_files
 def test_json_lines_and_parquet_inputs_read_like_csv(workspace: Workspace) -> None:
     rows = [
         {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from .conftest import Workspace, run_cli
 
 
@@ -12,6 +14,7 @@ def test_doctor_passes_on_the_default_setup(workspace: Workspace) -> None:
     assert "FAIL" not in result.stdout
 
 
+@pytest.mark.source_files
 def test_doctor_names_what_to_fix(workspace: Workspace) -> None:
     env = workspace.env(
         str(workspace.root / "missing/*.csv"),
@@ -41,6 +44,7 @@ def test_unknown_commands_are_usage_errors(workspace: Workspace) -> None:
     assert run_cli("fly", env=workspace.env()).returncode == 2
 
 
+@pytest.mark.source_files
 def test_error_messages_print_literally_even_with_brackets_in_paths(
     workspace: Workspace,
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import polars as pl
+import pytest
 
 from .conftest import Workspace, run_cli
 from .sample_expectations import EXPECTED
@@ -68,6 +69,7 @@ def test_rerunning_a_partition_after_a_backfill_changes_nothing(workspace: Works
     assert workspace.output_files() == after_backfill
 
 
+@pytest.mark.source_files
 def test_a_backfill_stops_at_the_first_failing_partition(workspace: Workspace) -> None:
     landing = workspace.root / "landing"
     landing.mkdir()
@@ -89,6 +91,7 @@ def test_a_backfill_stops_at_the_first_failing_partition(workspace: Workspace) -
     assert sorted(m["status"] for m in manifests) == ["failed", "succeeded"]
 
 
+@pytest.mark.source_files
 def test_a_partition_run_without_a_date_placeholder_is_a_configuration_error(
     workspace: Workspace,
 ) -> None:
