@@ -161,11 +161,14 @@ SERVER_DESTINATION_PATHS = [
     "src/orders_pipeline/credentials.py",
     "src/orders_pipeline/pipeline/retries.py",
 ]
+# Files an S3 source and an S3 destination share (rendered once when both are chosen): the
+# boto3 client and the tests' moto server.
+S3_SHARED_PATHS = ["src/orders_pipeline/s3_client.py", "tests/s3_server.py"]
 DESTINATION_PATHS: dict[str, list[str]] = {
     "local": ["src/orders_pipeline/sinks/local_dataset.py"],
     "s3": [
         *SERVER_DESTINATION_PATHS,
-        "src/orders_pipeline/sinks/s3_client.py",
+        *S3_SHARED_PATHS,
         "src/orders_pipeline/sinks/s3_dataset.py",
         "src/orders_pipeline/sinks/s3_lease.py",
         "tests/test_s3_destination.py",
@@ -190,6 +193,14 @@ SOURCE_PATHS: dict[str, list[str]] = {
         "src/orders_pipeline/sources/postgres_table.py",
         "tests/postgres_server.py",
         "tests/test_postgres_source.py",
+    ],
+    "s3": [
+        "docs/source.md",
+        "src/orders_pipeline/credentials.py",
+        "src/orders_pipeline/pipeline/retries.py",
+        *S3_SHARED_PATHS,
+        "src/orders_pipeline/sources/s3_objects.py",
+        "tests/test_s3_source.py",
     ],
 }
 

@@ -74,8 +74,10 @@ def test_an_empty_input_succeeds_and_leaves_the_target_unchanged(workspace: Work
 
     assert result.returncode == 0, result.stderr
     assert result.json()["counts"] == {"read": 0, "written": 0, "quarantined": 0, "filtered": 0}
-    assert workspace.target.commit_marker() == marker_before
     assert workspace.output_files() == before
+    if not workspace.origin.keeps_state:
+        assert workspace.target.commit_marker() == marker_before
+    # else the source committed that it read the empty file (test_*_source covers it)
 
 
 def test_a_fail_rule_stops_the_run_before_any_write(workspace: Workspace) -> None:
