@@ -99,7 +99,8 @@ def orchestrator_context(orchestrator: str) -> dict[str, Any]:
 def engine_context(engine: str) -> dict[str, Any]:
     """What an engine adds to the context, from engines/<name>.toml: requirements, the
     class-name prefix of its stages, the [engine] section of pipeline.toml, the memory
-    its Kubernetes Job asks for and the size of its project's kill test."""
+    its Kubernetes Job asks for, the size of its project's kill test and the environment its
+    project's tests run in."""
     data = _choice_data("engines", engine)
     return {
         "engine_dependencies": list(data["runtime"]),
@@ -110,6 +111,9 @@ def engine_context(engine: str) -> dict[str, Any]:
         "engine_memory_limit": str(data["job"]["memory_limit"]),
         "engine_memory_limit_mib": _mebibytes(str(data["job"]["memory_limit"])),
         "engine_kill_test_rows": int(data["tests"]["kill_rows"]),
+        "engine_test_environment": {
+            str(key): str(value) for key, value in data["tests"].get("environment", {}).items()
+        },
     }
 
 

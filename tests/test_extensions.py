@@ -7,6 +7,7 @@ this file.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -527,6 +528,8 @@ def test_every_offered_engine_has_its_dependencies_prefix_config_and_job_memory(
     assert int(request.removesuffix("Gi")) <= int(limit.removesuffix("Gi"))
     assert derived["engine_memory_limit_mib"] == int(limit.removesuffix("Gi")) * 1024
     assert derived["engine_kill_test_rows"] >= 10_000  # a load that lasts long enough to kill
+    for key, value in derived["engine_test_environment"].items():
+        assert re.fullmatch(r"[A-Z_][A-Z0-9_]*", key) and isinstance(value, str), (key, value)
 
 
 def test_the_hook_adds_the_chosen_engines_context() -> None:
