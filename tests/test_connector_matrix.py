@@ -8,7 +8,8 @@ environment shared per engine, and runs its own tests against the real servers i
 fixtures start.
 
 - The first engine copier.yml offers runs the project's WHOLE suite for two crossed pairs
-  (S3 -> PostgreSQL and PostgreSQL -> S3), so every server source's and destination's own
+  (S3 -> PostgreSQL under Dagster, PostgreSQL -> S3 under Step Functions: layer 3 runs this
+  engine under Airflow), so every server source's and destination's own
   tests run (random SIGKILLs and reruns, incremental reads, state at the destination,
   injected transient and terminal errors, hostile names, canary secrets) together with
   every generic test but one duplicate (WHOLE_SUITE_DUPLICATES).
@@ -36,7 +37,10 @@ ENGINES = answer_space.QUESTIONS["engine"].choices
 SOURCES = answer_space.QUESTIONS["source"].choices
 DESTINATIONS = answer_space.QUESTIONS["destination"].choices
 WHOLE_SUITE_ENGINE = ENGINES[0]
-WHOLE_SUITE_PAIRS = (("s3", "postgres"), ("postgres", "s3"))
+# The whole suites' pairs, each under an orchestrator other than layer 3's project of that
+# engine (the default, Airflow), so more adapters meet a server source and destination
+# (and both of these run their tests in seconds; Airflow's take about a minute).
+WHOLE_SUITE_PAIRS = {("s3", "postgres"): "dagster", ("postgres", "s3"): "step_functions"}
 # (engine, source, destination) the other engines run end to end.
 END_TO_END_TRIPLES = (
     ("pandas", "s3", "postgres"),
@@ -112,6 +116,16 @@ def test_layer_3_leaves_every_server_source_and_destination_to_this_matrix() -> 
     assert {c.get("destination") for c in installed} == {LOCAL}
 
 
+def test_the_whole_suites_run_under_orchestrators_layer_3_runs_elsewhere() -> None:
+    offered = answer_space.QUESTIONS["orchestrator"].choices
+    layer_3 = {
+        c["orchestrator"]
+        for c in answer_space.installed_combinations()
+        if c["engine"] == WHOLE_SUITE_ENGINE
+    }
+    assert set(WHOLE_SUITE_PAIRS.values()) <= set(offered) - layer_3
+
+
 def test_the_matrix_covers_every_server_connector_with_every_engine_and_every_pair() -> None:
     servers = {"source": set(SOURCES) - {LOCAL}, "destination": set(DESTINATIONS) - {LOCAL}}
     met = {(engine, "source", source) for engine, source, _ in TRIPLES} | {
@@ -146,8 +160,10 @@ def test_the_combination_runs_its_tests_against_the_real_servers(
     destination: str,
 ) -> None:
     answers = {"engine": engine, "source": source, "destination": destination}
-    project = environments.install(render(template_repo, tmp_path / "project", answers))
     whole_suite = engine == WHOLE_SUITE_ENGINE
+    if whole_suite:
+        answers["orchestrator"] = WHOLE_SUITE_PAIRS[(source, destination)]
+    project = environments.install(render(template_repo, tmp_path / "project", answers))
     if whole_suite:
         selection = [f"--deselect={test}" for test in WHOLE_SUITE_DUPLICATES]
     else:
