@@ -164,6 +164,9 @@ SERVER_DESTINATION_PATHS = [
 # Files an S3 source and an S3 destination share (rendered once when both are chosen): the
 # boto3 client and the tests' moto server.
 S3_SHARED_PATHS = ["src/orders_pipeline/s3_client.py", "tests/s3_server.py"]
+# And what a PostgreSQL source and destination share: the server settings, connection and
+# error classes, and the tests' throwaway cluster.
+POSTGRES_SHARED_PATHS = ["src/orders_pipeline/postgres_connection.py", "tests/postgres_server.py"]
 DESTINATION_PATHS: dict[str, list[str]] = {
     "local": ["src/orders_pipeline/sinks/local_dataset.py"],
     "s3": [
@@ -175,23 +178,22 @@ DESTINATION_PATHS: dict[str, list[str]] = {
     ],
     "postgres": [
         *SERVER_DESTINATION_PATHS,
+        *POSTGRES_SHARED_PATHS,
         "src/orders_pipeline/sinks/postgres_table.py",
-        "tests/postgres_server.py",
         "tests/test_postgres_destination.py",
     ],
 }
 
 # Files only the chosen source renders: how it finds its input, and for a server source the
-# credentials and retry modules, its docs and its tests against the real server (a
-# PostgreSQL source and destination share the one throwaway-cluster module).
+# credentials and retry modules, its docs and its tests against the real server.
 SOURCE_PATHS: dict[str, list[str]] = {
     "local": ["src/orders_pipeline/sources/local_files.py"],
     "postgres": [
         "docs/source.md",
         "src/orders_pipeline/credentials.py",
         "src/orders_pipeline/pipeline/retries.py",
+        *POSTGRES_SHARED_PATHS,
         "src/orders_pipeline/sources/postgres_table.py",
-        "tests/postgres_server.py",
         "tests/test_postgres_source.py",
     ],
     "s3": [
