@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from opentelemetry import metrics, trace
-from opentelemetry.metrics import Counter, Histogram, Meter
 
 from .build_info import BuildInfo
+from .pipeline.instruments import PipelineInstruments
 from .settings import TelemetrySettings
 
 if TYPE_CHECKING:
@@ -88,38 +88,6 @@ class Telemetry:
         worker = threading.Thread(target=flush_and_stop, name="otel-shutdown", daemon=True)
         worker.start()
         worker.join(timeout=self.timeout_seconds + 1)
-
-
-@dataclass(frozen=True)
-class PipelineInstruments:
-    """The tracer, record counters and stage-duration histogram of a pipeline."""
-
-    tracer: trace.Tracer
-    records_read: Counter
-    records_written: Counter
-    records_quarantined: Counter
-    records_filtered: Counter
-    stage_duration: Histogram
-
-    @classmethod
-    def create(cls, tracer: trace.Tracer, meter: Meter) -> PipelineInstruments:
-        """Create the instruments on a meter."""
-
-        def counter(what: str) -> Counter:
-            return meter.create_counter(
-                f"pipeline.records.{what}", unit="{record}", description=f"Records {what}"
-            )
-
-        return cls(
-            tracer=tracer,
-            records_read=counter("read"),
-            records_written=counter("written"),
-            records_quarantined=counter("quarantined"),
-            records_filtered=counter("filtered"),
-            stage_duration=meter.create_histogram(
-                "pipeline.stage.duration", unit="s", description="Wall time of each stage"
-            ),
-        )
 
 
 def build_resource(info: BuildInfo) -> Resource:

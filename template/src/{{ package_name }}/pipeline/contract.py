@@ -20,14 +20,29 @@ class ColumnType(StrEnum):
     TIMESTAMP = "timestamp"  # UTC; text needs an ISO-8601 offset (`Z` or `+02:00`)
 
 
+# What text and typed input become a value of each type: docs/value-grammar.md.
+
+
 @dataclass(frozen=True)
 class Column:
-    """One declared source column. `required` columns must exist in every input file."""
+    """One declared source column. `required` columns must exist in every input file.
+
+    `allow_non_finite` (FLOAT only) accepts NaN and infinities as values; by default they
+    are type mismatches, quarantined like any value that is not a number.
+    """
 
     name: str
     type: ColumnType
     required: bool = True
     description: str = ""
+    allow_non_finite: bool = False
+
+    def __post_init__(self) -> None:
+        if self.allow_non_finite and self.type is not ColumnType.FLOAT:
+            raise ValueError(
+                f"column {self.name!r}: allow_non_finite applies to FLOAT columns only "
+                f"(this one is {self.type.value})"
+            )
 
 
 @dataclass(frozen=True)

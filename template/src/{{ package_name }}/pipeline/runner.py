@@ -19,15 +19,17 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from ..build_info import BuildInfo
 from ..errors import DataContractError, PipelineError
-from ..telemetry import PipelineInstruments
+from .instruments import PipelineInstruments
 from .manifest import Counts, ManifestStore, RunManifest, RunStatus
 from .progress import SilentProgress, StageProgress
 from .stages import (
+    NO_MALFORMED,
     Batch,
     CommittedOutput,
     Extractor,
     FrameT,
     Loader,
+    Malformed,
     QuarantineOutput,
     QuarantineSink,
     StagedOutput,
@@ -177,9 +179,10 @@ class PipelineRunner(Generic[FrameT]):
             return
 
         extracted = self._stage("extract", stages.extractor.extract)
-        counts.read = extracted.rows
+        state.malformed = extracted.malformed
+        counts.read = extracted.rows + state.malformed.rows
         state.sources = list(extracted.sources)
-        self.instruments.records_read.add(extracted.rows, self._attributes)
+        self.instruments.records_read.add(counts.read, self._attributes)
 
         transformed = self._stage("transform", stages.transformer.transform, extracted)
         counts.filtered = extracted.rows - transformed.rows
@@ -192,12 +195,13 @@ class PipelineRunner(Generic[FrameT]):
 
         validated = self._stage("validate", stages.validator.validate, transformed)
         del transformed
-        state.violations = dict(validated.violations)
+        state.violations = {**validated.violations, **state.malformed.violations}
         if validated.failures:
             failed = ", ".join(f"{code} ({n} rows)" for code, n in validated.failures.items())
+            first = "; ".join(validated.failing_rows)
             raise DataContractError(
-                f"fail rules violated: {failed}; nothing was written. Fix the source data "
-                "or change the rule's severity in validation/rules.py"
+                f"fail rules violated: {failed}, first at {first}; nothing was written. Fix "
+                "the source data or change the rule's severity in validation/rules.py"
             )
 
         self._stage("load", lambda batch: self._load(run_id, batch, state), validated)
@@ -208,8 +212,10 @@ class PipelineRunner(Generic[FrameT]):
     def _load(self, run_id: str, validated: Validated[FrameT], state: _RunState) -> Batch[None]:
         """Quarantine, stage, check the books, then commit; nothing is visible before that."""
         counts = state.counts
-        if validated.quarantined.rows:
-            state.quarantine = self.pipeline.quarantine.write(validated.quarantined, run_id)
+        if validated.quarantined.rows or state.malformed.rows:
+            state.quarantine = self.pipeline.quarantine.write(
+                validated.quarantined, state.malformed, run_id
+            )
             counts.quarantined = state.quarantine.rows
         staged: StagedOutput | None = None
         if validated.valid.rows or self.pipeline.commits_state:
@@ -282,6 +288,7 @@ class PipelineRunner(Generic[FrameT]):
 @dataclass
 class _RunState:
     counts: Counts = field(default_factory=Counts)
+    malformed: Malformed = NO_MALFORMED
     sources: list[str] = field(default_factory=list)
     violations: Mapping[str, int] = field(default_factory=dict)
     quarantine: QuarantineOutput | None = None

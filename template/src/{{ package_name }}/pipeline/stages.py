@@ -2,6 +2,8 @@
 
 `FrameT` is the engine's frame type (a polars DataFrame, for example). Every stage hands the
 next one a `Batch`: the frame plus its row count, so the runner can keep the books.
+Malformed records (`Extracted.malformed`, an Arrow table in every engine) skip the
+transforms and rules and go straight to quarantine.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
+
+import pyarrow as pa
 
 FrameT = TypeVar("FrameT")
 
@@ -22,20 +26,41 @@ class Batch(Generic[FrameT]):
 
 
 @dataclass(frozen=True)
+class Malformed:
+    """Records that are not rows of their file (a ragged CSV row, a broken JSON line), as
+    quarantine records (`_source_file`, `_source_row`, `_reasons`, `_raw_record`), and
+    how many of them each reason code has."""
+
+    records: pa.Table
+    violations: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        """How many malformed records there are."""
+        return int(self.records.num_rows)
+
+
+NO_MALFORMED = Malformed(pa.table({}))
+
+
+@dataclass(frozen=True)
 class Extracted(Batch[FrameT]):
-    """What the extractor read, and from where."""
+    """What the extractor read, from where, and the records it could not read as rows."""
 
     sources: tuple[str, ...] = ()
+    malformed: Malformed = NO_MALFORMED
 
 
 @dataclass(frozen=True)
 class Validated(Generic[FrameT]):
-    """Rows split by the rules, with violation counts per reason code."""
+    """Rows split by the rules, with violation counts per reason code, and for `fail`
+    rules the first rows that broke one (`orders.csv row 12`)."""
 
     valid: Batch[FrameT]
     quarantined: Batch[FrameT]
     violations: Mapping[str, int] = field(default_factory=dict)
     failures: Mapping[str, int] = field(default_factory=dict)
+    failing_rows: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,8 +136,9 @@ class Loader(Protocol[FrameT]):
 
 
 class QuarantineSink(Protocol[FrameT]):
-    """Keeps rejected rows with their reasons, source coordinates and the run id."""
+    """Keeps rejected rows and malformed records with their reasons, source coordinates,
+    raw text and the run id (`sinks/quarantine_file.py`)."""
 
-    def write(self, batch: Batch[FrameT], run_id: str) -> QuarantineOutput:
-        """Write quarantined rows atomically."""
+    def write(self, batch: Batch[FrameT], malformed: Malformed, run_id: str) -> QuarantineOutput:
+        """Write quarantined rows and malformed records atomically; count them back."""
         ...

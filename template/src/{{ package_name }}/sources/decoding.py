@@ -1,0 +1,518 @@
+"""Text files decoded once, for every engine: CSV and JSON Lines become Parquet text columns.
+
+Engines' own CSV and JSON readers disagree on the records that matter most (measured: one
+truncates a row with extra fields, another pads a short one, another drops extra tokens, a
+broken JSON line fails a whole file), so text files are decoded here, with pyarrow's C++
+readers, into a run-owned Parquet file of text columns plus each record's number
+(`_source_row`). Engines then read nothing but Parquet, and every engine sees the same
+records. A record that is not a record of the file (a CSV row with more or fewer fields
+than the header, a JSON line that is not a JSON object, bytes that are not UTF-8) is kept
+as a malformed record, with its reason code, coordinates and raw text, for quarantine;
+only a file that cannot be read at all fails the run, naming the file and row.
+
+docs/value-grammar.md describes the formats; Parquet source files are planned in place.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeAlias
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
+import pyarrow.parquet as pq
+
+from ..errors import DataContractError, TransientError
+from ..pipeline.contract import ColumnType, DatasetContract
+from ..pipeline.stages import Malformed
+from ..semantics.columns import RAW_RECORD, REASONS, SOURCE_FILE, SOURCE_ROW
+from ..semantics.conform import FilePlan, plan_file, plan_text_file
+from .selection import SourceFile
+
+# Reason codes of malformed records (stable: quarantine consumers key off them).
+RAGGED_RECORD = "RAGGED_RECORD"  # a CSV row with more or fewer fields than the header
+INVALID_UTF8 = "INVALID_UTF8"  # a record whose bytes are not UTF-8
+MALFORMED_JSON = "MALFORMED_JSON"  # a JSON Lines line that is not valid JSON
+NOT_A_JSON_OBJECT = "NOT_A_JSON_OBJECT"  # valid JSON, but not an object
+
+TEXT = pa.large_string()
+# Quoted: pyarrow's classes are generic only in its type stubs.
+ArrowArray: TypeAlias = "pa.Array[Any]"
+ArrowField: TypeAlias = "pa.Field[Any]"
+_MALFORMED_FIELDS: list[ArrowField] = [
+    pa.field(SOURCE_FILE, TEXT),
+    pa.field(SOURCE_ROW, pa.int64()),
+    pa.field(REASONS, pa.large_list(TEXT)),
+    pa.field(RAW_RECORD, TEXT),
+]
+MALFORMED_SCHEMA = pa.schema(_MALFORMED_FIELDS)
+CSV_BLOCK_BYTES = 4 << 20
+JSON_CHUNK_BYTES = 16 << 20
+JSON_WHITESPACE = b" \t\r\n"
+
+
+@dataclass(frozen=True)
+class DecodedFile:
+    """A source file as engines read it: Parquet, with its conform plan.
+
+    `numbered`: the file holds each record's `_source_row` (a decoded text file); else the
+    row number is the row's 1-based position in the file (a Parquet source file).
+    """
+
+    path: Path
+    name: str
+    partition: date | None
+    plan: FilePlan
+    numbered: bool
+
+
+@dataclass(frozen=True)
+class DecodedSource:
+    """Every file of a run in Parquet, and the malformed records found decoding them."""
+
+    files: tuple[DecodedFile, ...]
+    malformed: Malformed
+
+
+def decode(files: Sequence[SourceFile], contract: DatasetContract, spool: Path) -> DecodedSource:
+    """Plan every file; decode text files into Parquet under `spool` (a run-owned folder)."""
+    folder = spool / "decoded"
+    folder.mkdir(parents=True, exist_ok=True)
+    decoded: list[DecodedFile] = []
+    malformed: list[pa.Table] = []
+    for number, source in enumerate(files):
+        if source.format == "parquet":
+            decoded.append(_parquet(source, contract))
+            continue
+        target = folder / f"{number:05d}.parquet"
+        decoder = (_CsvDecoder if source.format == "csv" else _JsonDecoder)(source, contract)
+        header = decoder.write(target)
+        plan = plan_text_file(contract, header, source.name)
+        decoded.append(DecodedFile(target, source.name, source.partition, plan, numbered=True))
+        malformed.append(decoder.malformed())
+    table = pa.concat_tables(malformed) if malformed else MALFORMED_SCHEMA.empty_table()
+    return DecodedSource(tuple(decoded), Malformed(table, _reason_counts(table)))
+
+
+def _reason_counts(malformed: pa.Table) -> dict[str, int]:
+    if not malformed.num_rows:
+        return {}
+    counted = pc.value_counts(pc.list_flatten(malformed.column(REASONS)))
+    codes, counts = counted.field("values").to_pylist(), counted.field("counts").to_pylist()
+    return {str(code): int(count or 0) for code, count in zip(codes, counts, strict=True)}
+
+
+def _parquet(source: SourceFile, contract: DatasetContract) -> DecodedFile:
+    try:
+        schema = pq.read_schema(source.path)
+    except pa.ArrowInvalid as error:
+        raise DataContractError(
+            f"cannot read {source.name}: not a Parquet file ({error})"
+        ) from None
+    except OSError as error:
+        raise TransientError(f"cannot read {source.name}: {error}") from None
+    plan = plan_file(contract, schema, source.name)
+    return DecodedFile(source.path, source.name, source.partition, plan, numbered=False)
+
+
+class _Decoder:
+    """Writes the declared columns of one text file, as text, into a Parquet file."""
+
+    def __init__(self, source: SourceFile, contract: DatasetContract) -> None:
+        self.source = source
+        self.contract = contract
+        self.declared = contract.column_names
+        self._malformed: list[tuple[int, str, str]] = []  # (row, reason, raw text)
+
+    def write(self, target: Path) -> list[str]:
+        """Decode into `target`; return the file's fields (CSV header, JSON keys seen)."""
+        writer: pq.ParquetWriter | None = None
+        try:
+            for batch in self._batches():
+                if writer is None:
+                    writer = pq.ParquetWriter(target, batch.schema, compression="lz4")
+                writer.write_batch(batch)
+            if writer is None:  # no records: an empty file, a header alone
+                writer = pq.ParquetWriter(target, self._schema(), compression="lz4")
+        except OSError as error:
+            raise TransientError(f"cannot read {self.source.name}: {error}") from None
+        finally:
+            if writer is not None:
+                writer.close()
+        return self.fields
+
+    def malformed(self) -> pa.Table:
+        """The malformed records found, in file order."""
+        rows = sorted(self._malformed)
+        return pa.table(
+            [
+                pa.array([self.source.name] * len(rows), TEXT),
+                pa.array([row for row, _, _ in rows], pa.int64()),
+                pa.array([[reason] for _, reason, _ in rows], pa.large_list(TEXT)),
+                pa.array([raw for _, _, raw in rows], TEXT),
+            ],
+            schema=MALFORMED_SCHEMA,
+        )
+
+    @property
+    def fields(self) -> list[str]:
+        """The file's fields: its CSV header, or the keys its JSON records hold."""
+        raise NotImplementedError
+
+    def _schema(self) -> pa.Schema:
+        """The decoded file's columns."""
+        raise NotImplementedError
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
+        raise NotImplementedError
+
+    def _reject(self, row: int, reason: str, raw: str) -> None:
+        self._malformed.append((row, reason, raw))
+
+
+class _CsvDecoder(_Decoder):
+    """RFC 4180 CSV in UTF-8 (a BOM is skipped): a header row, `,` between fields, `"`
+    quoting (`""` inside quotes is one quote; quoted fields may span lines), LF or CRLF.
+    An empty field, quoted or not, is null. Blank lines are not records."""
+
+    def __init__(self, source: SourceFile, contract: DatasetContract) -> None:
+        super().__init__(source, contract)
+        self.header = self._header()
+
+    @property
+    def fields(self) -> list[str]:
+        """The header row's fields."""
+        return self.header
+
+    def _schema(self) -> pa.Schema:
+        return _text_schema(self._wanted())
+
+    def _wanted(self) -> list[str]:
+        return [name for name in self.declared if name in self.header]
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
+        if not self.header:
+            return  # an empty file holds no records
+        wanted = self._wanted()
+        invalid: list[pa_csv.InvalidRow] = []
+
+        def keep_invalid(row: pa_csv.InvalidRow) -> str:
+            invalid.append(row)
+            return "skip"
+
+        reader = self._open(
+            pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(wanted, pa.binary()),
+                include_columns=wanted,
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                null_values=[""],
+            ),
+            keep_invalid,
+        )
+        rows_before = 0  # valid records already numbered
+        skipped: list[int] = []  # record numbers of every invalid record so far, ascending
+        for batch in _read_all(reader, self.source.name):
+            skipped += (self._invalid(row) for row in invalid)
+            invalid.clear()
+            numbers = _record_numbers(rows_before, batch.num_rows, skipped)
+            rows_before += batch.num_rows
+            yield self._text_batch(batch, wanted, numbers)
+        for row in invalid:  # after the last batch (or in a file of invalid records only)
+            self._invalid(row)
+
+    def _header(self) -> list[str]:
+        """The header row's fields (none for an empty file), checked like a file's schema."""
+        if self.source.path.stat().st_size == 0:
+            return []
+        header = list(self._open(pa_csv.ConvertOptions(), lambda _: "skip").schema.names)
+        plan_text_file(self.contract, header, self.source.name)  # refuse early, not late
+        return header
+
+    def _open(self, convert: pa_csv.ConvertOptions, handler: Any) -> pa_csv.CSVStreamingReader:
+        try:
+            return pa_csv.open_csv(
+                self.source.path,
+                # One thread: the invalid-row handler then learns each record's number.
+                read_options=pa_csv.ReadOptions(use_threads=False, block_size=CSV_BLOCK_BYTES),
+                parse_options=pa_csv.ParseOptions(
+                    newlines_in_values=True, ignore_empty_lines=True, invalid_row_handler=handler
+                ),
+                convert_options=convert,
+            )
+        except UnicodeDecodeError as error:
+            raise DataContractError(
+                f"cannot read {self.source.name}: its header row is not UTF-8 ({error})"
+            ) from None
+        except pa.ArrowInvalid as error:
+            raise DataContractError(f"cannot read {self.source.name}: {error}") from None
+
+    def _invalid(self, row: pa_csv.InvalidRow) -> int:
+        """Record an invalid record; refuse the file if it is an unterminated quote."""
+        if row.number is None:  # only a multi-threaded read leaves it unknown
+            raise RuntimeError(f"{self.source.name}: a CSV row came without its number")
+        number = row.number - 1  # the handler counts the header as row 1
+        text = row.text
+        if text.count('"') % 2:
+            raise DataContractError(
+                f"cannot read {self.source.name}: row {number} opens a quoted field that "
+                "never closes (an unescaped '\"'; inside quotes a quote is written '\"\"')"
+            )
+        self._reject(number, RAGGED_RECORD, text)
+        return number
+
+    def _text_batch(
+        self, batch: pa.RecordBatch, wanted: list[str], numbers: ArrowArray
+    ) -> pa.RecordBatch:
+        columns = [batch.column(name) for name in wanted]
+        texts, bad = _as_text(columns)
+        if bad.any():
+            for position in (int(index) for index in np.flatnonzero(bad)):
+                fields = [column[position].as_py() for column in columns]
+                raw = ",".join(
+                    "" if value is None else value.decode("utf-8", "backslashreplace")
+                    for value in fields
+                )
+                self._reject(int(numbers[position].as_py()), INVALID_UTF8, raw)
+            keep = pa.array(~bad)
+            texts = [text.filter(keep) for text in texts]
+            numbers = numbers.filter(keep)
+        return pa.record_batch([*texts, numbers], schema=_text_schema(wanted))
+
+
+def _read_all(reader: pa_csv.CSVStreamingReader, name: str) -> Iterator[pa.RecordBatch]:
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except pa.ArrowInvalid as error:
+            raise DataContractError(f"cannot read {name}: {error}") from None
+        yield batch
+
+
+def _record_numbers(rows_before: int, rows: int, skipped: Sequence[int]) -> ArrowArray:
+    """The record numbers of the next `rows` valid records, the first `rows_before` valid
+    ones being numbered already and `skipped` holding every invalid record's number.
+
+    The k-th valid record (0-based) is number k + 1 + (invalid records before it); with
+    `skipped` ascending, that count is found by a binary search over `skipped[i] - i - 1`,
+    the valid records before the i-th invalid one.
+    """
+    ranks = np.arange(rows_before, rows_before + rows, dtype=np.int64)
+    valid_before = np.asarray(skipped, dtype=np.int64) - np.arange(1, len(skipped) + 1)
+    numbers: ArrowArray = pa.array(
+        ranks + 1 + np.searchsorted(valid_before, ranks, side="right"), pa.int64()
+    )
+    return numbers
+
+
+def _as_text(columns: Sequence[ArrowArray]) -> tuple[list[ArrowArray], np.ndarray]:
+    """Binary fields as UTF-8 text, and which rows hold bytes that are not UTF-8."""
+    bad = np.zeros(len(columns[0]) if columns else 0, dtype=bool)
+    texts: list[ArrowArray] = []
+    for column in columns:
+        try:
+            texts.append(column.cast(TEXT))
+        except pa.ArrowInvalid:  # rare: find the rows in Python, then keep the others' text
+            values = column.to_pylist()
+            decoded = []
+            for position, value in enumerate(values):
+                try:
+                    decoded.append(None if value is None else value.decode("utf-8"))
+                except UnicodeDecodeError:
+                    bad[position] = True
+                    decoded.append(None)
+            texts.append(pa.array(decoded, TEXT))
+    return texts, bad
+
+
+def _text_schema(names: Sequence[str]) -> pa.Schema:
+    fields: list[ArrowField] = [pa.field(name, TEXT) for name in names]
+    return pa.schema([*fields, pa.field(SOURCE_ROW, pa.int64())])
+
+
+class _JsonDecoder(_Decoder):
+    """JSON Lines in UTF-8: one JSON object per line; blank lines are not records, and a
+    record's number is its line. Keys the contract does not declare are ignored; a value
+    becomes its text (a string as is, a number in shortest decimal form, true or false,
+    an object or array as compact JSON), then the grammar applies like any text."""
+
+    def __init__(self, source: SourceFile, contract: DatasetContract) -> None:
+        super().__init__(source, contract)
+        self._seen: dict[str, None] = {}  # declared keys some record has, first seen first
+
+    @property
+    def fields(self) -> list[str]:
+        """The declared keys some record holds."""
+        return list(self._seen)
+
+    def _schema(self) -> pa.Schema:
+        return _text_schema(self.declared)
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
+        first_line = 1
+        for chunk in _line_chunks(self.source.path):
+            offsets = _record_lines(chunk)
+            decoded = self._fast(chunk, len(offsets))
+            if decoded is None:
+                decoded = self._slow(chunk.split(b"\n"), first_line)
+            else:
+                decoded = _JsonColumns(decoded.values, offsets)
+            for name in self.declared:
+                if name in decoded.values:
+                    self._seen.setdefault(name)
+            rows = len(decoded.lines)
+            texts = [decoded.values.get(name, pa.nulls(rows, TEXT)) for name in self.declared]
+            numbers = pa.array(decoded.lines + first_line)
+            first_line += chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
+            yield pa.record_batch([*texts, numbers], schema=self._schema())
+
+    def _fast(self, chunk: bytes, records: int) -> _JsonColumns | None:
+        """pyarrow's C++ reader, when every line is an object and every declared value is
+        a scalar it did not reinterpret; None sends the chunk to the exact slow path."""
+        temporal = [
+            pa.field(column.name, TEXT)
+            for column in self.contract.columns
+            if column.type in (ColumnType.DATE, ColumnType.TIMESTAMP)
+        ]
+        try:
+            table = pa_json.read_json(
+                io.BytesIO(chunk),
+                read_options=pa_json.ReadOptions(block_size=max(len(chunk), 1 << 20)),
+                # It would read date-like text as timestamps: keep those columns text.
+                parse_options=pa_json.ParseOptions(explicit_schema=pa.schema(temporal)),
+            )
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+        if table.num_rows != records:
+            return None
+        values: dict[str, ArrowArray] = {}
+        for name in self.declared:
+            if name in table.column_names:
+                text = _scalar_text(table.column(name).combine_chunks())
+                if text is None:
+                    return None
+                values[name] = text
+        return _JsonColumns(values, np.empty(0, dtype=np.int64))
+
+    def _slow(self, lines: Sequence[bytes], first_line: int) -> _JsonColumns:
+        """Line by line in Python: only a chunk holding a malformed line, values of mixed
+        types or nested values comes here; values become text as the fast path's do."""
+        records: list[dict[str, Any]] = []
+        kept: list[int] = []
+        for offset, line in enumerate(lines):
+            if not line.strip(JSON_WHITESPACE):
+                continue
+            row = first_line + offset
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError:
+                self._reject(row, INVALID_UTF8, line.decode("utf-8", "backslashreplace"))
+                continue
+            try:
+                record = json.loads(text)
+            except ValueError:
+                self._reject(row, MALFORMED_JSON, text.rstrip("\r"))
+                continue
+            if not isinstance(record, dict):
+                self._reject(row, NOT_A_JSON_OBJECT, text.rstrip("\r"))
+                continue
+            records.append(record)
+            kept.append(offset)
+        values = {
+            name: _python_text([record.get(name) for record in records])
+            for name in self.declared
+            if any(name in record for record in records)
+        }
+        return _JsonColumns(values, np.asarray(kept, dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class _JsonColumns:
+    """A chunk's declared values as text, and each record's line offset in the chunk."""
+
+    values: dict[str, ArrowArray]
+    lines: np.ndarray
+
+
+def _line_chunks(path: Path) -> Iterator[bytes]:
+    """The file in chunks of whole lines (a chunk ends after a newline, or at the end)."""
+    with path.open("rb") as handle:
+        carry = b""
+        while block := handle.read(JSON_CHUNK_BYTES):
+            block = carry + block
+            cut = block.rfind(b"\n") + 1
+            if cut == 0:
+                carry = block  # one line longer than a chunk: read on
+                continue
+            carry = block[cut:]
+            yield block[:cut]
+        if carry:
+            yield carry
+
+
+def _record_lines(chunk: bytes) -> np.ndarray:
+    """Offsets (0-based) of the chunk's lines that hold something besides whitespace."""
+    data = np.frombuffer(chunk, dtype=np.uint8)
+    ends = np.flatnonzero(data == ord("\n"))
+    if not chunk.endswith(b"\n"):
+        ends = np.append(ends, len(data))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    whitespace = np.isin(data, np.frombuffer(JSON_WHITESPACE, dtype=np.uint8))
+    solid = np.concatenate(([0], np.cumsum(~whitespace)))
+    return np.flatnonzero(solid[ends] - solid[starts] > 0).astype(np.int64)
+
+
+def _scalar_text(column: ArrowArray) -> ArrowArray | None:
+    """A JSON column as text, or None when it holds what only the slow path writes."""
+    kind = column.type
+    if pa.types.is_null(kind):
+        return pa.nulls(len(column), TEXT)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return column.cast(TEXT)
+    if pa.types.is_int64(kind) or pa.types.is_float64(kind):
+        return column.cast(TEXT)
+    if pa.types.is_boolean(kind):
+        words: ArrowArray = pc.if_else(column, "true", "false").cast(TEXT)
+        return words
+    return None
+
+
+def _python_text(values: Sequence[Any]) -> ArrowArray:
+    """JSON values decoded by Python as the text the fast path gives: numbers through the
+    same Arrow casts (all as doubles when any is not an int64, as pyarrow infers them)."""
+    numbers = [value for value in values if _is_number(value)]
+    as_double = any(isinstance(value, float) or not -(2**63) <= value < 2**63 for value in numbers)
+    number_text = (
+        pa.array(
+            [float(value) for value in numbers] if as_double else numbers,
+            pa.float64() if as_double else pa.int64(),
+        )
+        .cast(TEXT)
+        .to_pylist()
+    )
+    position = iter(number_text)
+    texts: list[str | None] = []
+    for value in values:
+        if value is None or isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, bool):
+            texts.append("true" if value else "false")
+        elif _is_number(value):
+            texts.append(next(position))
+        else:
+            texts.append(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+    return pa.array(texts, TEXT)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
