@@ -15,18 +15,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-import answer_space
 import polars as pl
 import pytest
-from installed_project import RenderedProject, install, tail
+from engine_projects import ENGINES, REFERENCE_ENGINE
+from installed_project import RenderedProject, tail
 from polars.testing import assert_frame_equal
-from template_fixtures import render
 
-# One worker installs the four projects once; ~4 min in all.
+# One worker installs the four projects once (shared with the conformance corpus).
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("engine_parity"), pytest.mark.cost(240)]
 
-ENGINES = answer_space.QUESTIONS["engine"].choices
-REFERENCE = str(answer_space.QUESTIONS["engine"].default)
+REFERENCE = REFERENCE_ENGINE
 RERUN_PARTITION = "2026-10-02"
 
 # Logical types of every column an engine writes: the orders contract plus what the
@@ -52,17 +50,9 @@ RUN_SPECIFIC = ("_run_id",)
 
 
 @pytest.fixture(scope="module")
-def projects(
-    template_repo: Path, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, RenderedProject]:
-    """Each engine's project, rendered and installed once for this module."""
-    installed: dict[str, RenderedProject] = {}
-    for engine in ENGINES:
-        root = render(
-            template_repo, tmp_path_factory.mktemp(engine) / "project", {"engine": engine}
-        )
-        installed[engine] = install(root, dev=False)
-    return installed
+def projects(engine_projects: dict[str, RenderedProject]) -> dict[str, RenderedProject]:
+    """Each engine's project, rendered and installed once per session."""
+    return engine_projects
 
 
 def run_json(project: RenderedProject, *args: str) -> dict[str, Any]:

@@ -120,6 +120,13 @@ def plan_text_file(contract: DatasetContract, header: Sequence[str], file: str) 
     return plan_file(contract, schema, file)
 
 
+def empty_plan(contract: DatasetContract, header: Sequence[str], file: str) -> FilePlan:
+    """The plan of a file with no records and no header (an empty export): every column
+    absent, none required, since there is nothing to conform."""
+    del header
+    return FilePlan(file, tuple(ColumnPlan(c, Arrival.ABSENT) for c in contract.columns))
+
+
 def _arrival(arrow_type: pa.DataType, column: Column, file: str) -> Arrival:
     if pa.types.is_null(arrow_type):
         return Arrival.ABSENT

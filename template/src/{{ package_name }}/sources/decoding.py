@@ -34,7 +34,7 @@ from ..errors import DataContractError, TransientError
 from ..pipeline.contract import ColumnType, DatasetContract
 from ..pipeline.stages import Malformed
 from ..semantics.columns import RAW_RECORD, REASONS, SOURCE_FILE, SOURCE_ROW
-from ..semantics.conform import FilePlan, plan_file, plan_text_file
+from ..semantics.conform import FilePlan, empty_plan, plan_file, plan_text_file
 from .selection import SourceFile
 
 # Reason codes of malformed records (stable: quarantine consumers key off them).
@@ -44,6 +44,7 @@ MALFORMED_JSON = "MALFORMED_JSON"  # a JSON Lines line that is not valid JSON
 NOT_A_JSON_OBJECT = "NOT_A_JSON_OBJECT"  # valid JSON, but not an object
 
 TEXT = pa.large_string()
+UTC_MICROSECONDS = pa.timestamp("us", tz="UTC")
 # Quoted: pyarrow's classes are generic only in its type stubs.
 ArrowArray: TypeAlias = "pa.Array[Any]"
 ArrowField: TypeAlias = "pa.Field[Any]"
@@ -89,13 +90,15 @@ def decode(files: Sequence[SourceFile], contract: DatasetContract, spool: Path) 
     decoded: list[DecodedFile] = []
     malformed: list[pa.Table] = []
     for number, source in enumerate(files):
-        if source.format == "parquet":
-            decoded.append(_parquet(source, contract))
-            continue
         target = folder / f"{number:05d}.parquet"
+        if source.format == "parquet":
+            decoded.append(_parquet(source, contract, target))
+            continue
         decoder = (_CsvDecoder if source.format == "csv" else _JsonDecoder)(source, contract)
         header = decoder.write(target)
-        plan = plan_text_file(contract, header, source.name)
+        # A file without records or columns (an empty export) has nothing to conform.
+        empty = not header and not decoder.records
+        plan = (empty_plan if empty else plan_text_file)(contract, header, source.name)
         decoded.append(DecodedFile(target, source.name, source.partition, plan, numbered=True))
         malformed.append(decoder.malformed())
     table = pa.concat_tables(malformed) if malformed else MALFORMED_SCHEMA.empty_table()
@@ -110,7 +113,9 @@ def _reason_counts(malformed: pa.Table) -> dict[str, int]:
     return {str(code): int(count or 0) for code, count in zip(codes, counts, strict=True)}
 
 
-def _parquet(source: SourceFile, contract: DatasetContract) -> DecodedFile:
+def _parquet(source: SourceFile, contract: DatasetContract, target: Path) -> DecodedFile:
+    """A Parquet source file, planned in place, or rewritten into `target` when a
+    declared column holds times that not every engine reads alike."""
     try:
         schema = pq.read_schema(source.path)
     except pa.ArrowInvalid as error:
@@ -120,7 +125,34 @@ def _parquet(source: SourceFile, contract: DatasetContract) -> DecodedFile:
     except OSError as error:
         raise TransientError(f"cannot read {source.name}: {error}") from None
     plan = plan_file(contract, schema, source.name)
-    return DecodedFile(source.path, source.name, source.partition, plan, numbered=False)
+    odd = [name for name in plan.read if _odd_time(schema.field(name).type)]
+    if not odd:
+        return DecodedFile(source.path, source.name, source.partition, plan, numbered=False)
+    _rewrite_times(source, list(plan.read), odd, target)
+    return DecodedFile(target, source.name, source.partition, plan, numbered=False)
+
+
+def _odd_time(arrow_type: pa.DataType) -> bool:
+    """A time type some engine cannot read as UTC microseconds: another unit (Spark reads
+    no nanoseconds), another or no zone (Polars refuses `+05:30`, Spark reads naive times
+    as local), or 64-bit dates."""
+    if pa.types.is_date64(arrow_type):
+        return True
+    return bool(pa.types.is_timestamp(arrow_type) and arrow_type != UTC_MICROSECONDS)
+
+
+def _rewrite_times(source: SourceFile, columns: list[str], odd: list[str], target: Path) -> None:
+    """Copy the declared columns, row group after row group, with the odd time columns as
+    UTC microseconds (a time without a zone is UTC; finer fractions are cut off) or dates."""
+    parquet = pq.ParquetFile(source.path)
+    fields = {field.name: field.type for field in parquet.schema_arrow if field.name in columns}
+    for name in odd:
+        fields[name] = pa.date32() if pa.types.is_date64(fields[name]) else UTC_MICROSECONDS
+    schema = pa.schema([pa.field(name, fields[name]) for name in columns])
+    with pq.ParquetWriter(target, schema, compression="lz4") as writer:
+        for batch in parquet.iter_batches(columns=columns):
+            table = pa.Table.from_batches([batch])
+            writer.write_table(table.cast(schema, safe=False))
 
 
 class _Decoder:
@@ -131,6 +163,7 @@ class _Decoder:
         self.contract = contract
         self.declared = contract.column_names
         self._malformed: list[tuple[int, str, str]] = []  # (row, reason, raw text)
+        self.records = 0  # rows written, after `write`
 
     def write(self, target: Path) -> list[str]:
         """Decode into `target`; return the file's fields (CSV header, JSON keys seen)."""
@@ -140,6 +173,7 @@ class _Decoder:
                 if writer is None:
                     writer = pq.ParquetWriter(target, batch.schema, compression="lz4")
                 writer.write_batch(batch)
+                self.records += batch.num_rows
             if writer is None:  # no records: an empty file, a header alone
                 writer = pq.ParquetWriter(target, self._schema(), compression="lz4")
         except OSError as error:
@@ -379,11 +413,12 @@ class _JsonDecoder(_Decoder):
     def _fast(self, chunk: bytes, records: int) -> _JsonColumns | None:
         """pyarrow's C++ reader, when every line is an object and every declared value is
         a scalar it did not reinterpret; None sends the chunk to the exact slow path."""
-        temporal = [
-            pa.field(column.name, TEXT)
+        temporal_names = [
+            column.name
             for column in self.contract.columns
             if column.type in (ColumnType.DATE, ColumnType.TIMESTAMP)
         ]
+        temporal = [pa.field(name, TEXT) for name in temporal_names]
         try:
             table = pa_json.read_json(
                 io.BytesIO(chunk),
@@ -397,11 +432,16 @@ class _JsonDecoder(_Decoder):
             return None
         values: dict[str, ArrowArray] = {}
         for name in self.declared:
-            if name in table.column_names:
-                text = _scalar_text(table.column(name).combine_chunks())
-                if text is None:
-                    return None
-                values[name] = text
+            if name not in table.column_names:
+                continue
+            column = table.column(name).combine_chunks()
+            if name in temporal_names and not column.null_count < len(column):
+                if f'"{name}"'.encode() not in chunk:
+                    continue  # the explicit schema's column, not a key any record has
+            text = _scalar_text(column)
+            if text is None:
+                return None
+            values[name] = text
         return _JsonColumns(values, np.empty(0, dtype=np.int64))
 
     def _slow(self, lines: Sequence[bytes], first_line: int) -> _JsonColumns:
@@ -473,46 +513,46 @@ def _record_lines(chunk: bytes) -> np.ndarray:
 
 
 def _scalar_text(column: ArrowArray) -> ArrowArray | None:
-    """A JSON column as text, or None when it holds what only the slow path writes."""
+    """A JSON column as the text of each value, or None when only the slow path can say
+    it exactly: nested values, bytes that are not UTF-8, or whole numbers past 2**53 that
+    pyarrow held as doubles (their digits would be lost)."""
     kind = column.type
     if pa.types.is_null(kind):
         return pa.nulls(len(column), TEXT)
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return column.cast(TEXT)
-    if pa.types.is_int64(kind) or pa.types.is_float64(kind):
-        return column.cast(TEXT)
     if pa.types.is_boolean(kind):
         words: ArrowArray = pc.if_else(column, "true", "false").cast(TEXT)
         return words
-    return None
+    if pa.types.is_float64(kind):
+        exact = pc.or_kleene(pc.less(pc.abs(column), float(2**53)), pc.is_nan(column))
+        if pc.all(exact).as_py() is False:
+            return None
+    elif not (
+        pa.types.is_int64(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind)
+    ):
+        return None
+    text: ArrowArray = column.cast(TEXT)
+    try:
+        text.validate(full=True)  # pyarrow's JSON reader does not check UTF-8 itself
+    except pa.ArrowInvalid:
+        return None
+    return text
 
 
 def _python_text(values: Sequence[Any]) -> ArrowArray:
-    """JSON values decoded by Python as the text the fast path gives: numbers through the
-    same Arrow casts (all as doubles when any is not an int64, as pyarrow infers them)."""
-    numbers = [value for value in values if _is_number(value)]
-    as_double = any(isinstance(value, float) or not -(2**63) <= value < 2**63 for value in numbers)
-    number_text = (
-        pa.array(
-            [float(value) for value in numbers] if as_double else numbers,
-            pa.float64() if as_double else pa.int64(),
-        )
-        .cast(TEXT)
-        .to_pylist()
-    )
-    position = iter(number_text)
+    """JSON values decoded by Python as the text the fast path gives them: integers in
+    exact decimal digits, other numbers through the same Arrow cast of a double."""
+    fractions = [value for value in values if isinstance(value, float)]
+    fraction_text = iter(pa.array(fractions, pa.float64()).cast(TEXT).to_pylist())
     texts: list[str | None] = []
     for value in values:
         if value is None or isinstance(value, str):
             texts.append(value)
         elif isinstance(value, bool):
             texts.append("true" if value else "false")
-        elif _is_number(value):
-            texts.append(next(position))
+        elif isinstance(value, int):
+            texts.append(str(value))
+        elif isinstance(value, float):
+            texts.append(next(fraction_text))
         else:
             texts.append(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
     return pa.array(texts, TEXT)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
