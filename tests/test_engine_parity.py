@@ -12,7 +12,6 @@ store a string as large_string or a count as int32, but never a different value.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import polars as pl

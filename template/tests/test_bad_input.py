@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -20,7 +21,7 @@ def write(path: Path, text: str) -> str:
     return str(path)
 
 
-def quarantined_by_row(report: dict[str, object]) -> dict[int, dict[str, object]]:
+def quarantined_by_row(report: dict[str, Any]) -> dict[int, dict[str, Any]]:
     """The run's quarantine records by their `_source_row`."""
     frame = pl.read_parquet(str(report["quarantine"]))
     return {row["_source_row"]: row for row in frame.iter_rows(named=True)}

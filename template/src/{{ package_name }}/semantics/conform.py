@@ -27,7 +27,7 @@ from narwhals.typing import FrameT
 from ..errors import DataContractError
 from ..pipeline.contract import Column, ColumnType, DatasetContract
 from .columns import raw_column
-from .grammar import WHITESPACE, parse
+from .grammar import WHITESPACE, Parsing, parsing
 
 
 class Arrival(Enum):
@@ -78,17 +78,34 @@ class FilePlan:
         """Declared columns in declared order, each converted, then `_raw:<column>` for
         every non-string column, then the frame's other columns (coordinates)."""
         declared = {plan.column.name for plan in self.columns}
-        typed = [plan for plan in self.columns if plan.column.type is not ColumnType.STRING]
         others = [name for name in frame.columns if name not in declared]
+        typed = [plan for plan in self.columns if plan.column.type is not ColumnType.STRING]
+        text = [plan for plan in typed if plan.arrival is Arrival.TEXT]
+        parsings = {plan.column.name: parsing(plan.column.name, plan.column) for plan in text}
+        # The text is kept before anything converts it, and the grammar's steps run in
+        # order, each step of every column in one pass.
+        if text:
+            frame = frame.with_columns(
+                nw.col(plan.column.name).alias(raw_column(plan.column.name)) for plan in text
+            )
+        for step in range(max((len(p.steps) for p in parsings.values()), default=0)):
+            frame = frame.with_columns(
+                **{
+                    name: expression
+                    for parsed in parsings.values()
+                    if step < len(parsed.steps)
+                    for name, expression in parsed.steps[step].items()
+                }
+            )
         converted = frame.select(
-            *(_converted(plan) for plan in self.columns),
+            *(_converted(plan, parsings.get(plan.column.name)) for plan in self.columns),
             *(_raw_text(plan).alias(raw_column(plan.column.name)) for plan in typed),
             *others,
         )
+        if not text:
+            return converted
         # Text keeps its raw copy only where it held something that is not a value.
-        return converted.with_columns(
-            _unconverted(plan.column.name) for plan in typed if plan.arrival is Arrival.TEXT
-        )
+        return converted.with_columns(_unconverted(plan.column.name) for plan in text)
 
 
 def plan_file(contract: DatasetContract, schema: pa.Schema, file: str) -> FilePlan:
@@ -176,13 +193,15 @@ _CONFORMED_TYPES: dict[ColumnType, nw.dtypes.DType] = {
 }
 
 
-def _converted(plan: ColumnPlan) -> nw.Expr:
+def _converted(plan: ColumnPlan, parsed: Parsing | None) -> nw.Expr:
     column = plan.column
     source = nw.col(column.name)
     if plan.arrival is Arrival.ABSENT:
         value = nw.lit(None, _CONFORMED_TYPES[column.type])
+    elif parsed is not None:
+        value = parsed.value
     elif plan.arrival is Arrival.TEXT:
-        value = parse(source, column)
+        value = source  # a string column's text is its value
     elif column.type is ColumnType.FLOAT:
         number = source.cast(nw.Float64)
         value = number if column.allow_non_finite else _finite(number)
@@ -203,7 +222,7 @@ def _raw_text(plan: ColumnPlan) -> nw.Expr:
     column = plan.column
     source = nw.col(column.name)
     if plan.arrival is Arrival.TEXT:
-        return source
+        return nw.col(raw_column(column.name))
     if plan.arrival is Arrival.TYPED and column.type is ColumnType.FLOAT:
         if column.allow_non_finite:
             return nw.lit(None, nw.String)

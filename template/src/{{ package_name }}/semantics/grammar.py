@@ -10,11 +10,15 @@ accept different spellings), and only text already known to be valid is converte
 
 Dates and timestamps come out as integers (days, and microseconds, since 1970-01-01 UTC),
 computed here with integer arithmetic; each engine turns those integers into its date and
-timestamp types (`conform.TEMPORAL_ENCODING`), because no conversion from text to time is
-the same in every engine.
+timestamp types (`conform.TemporalEncoding`), because no conversion from text to time is
+the same in every engine. They are computed in steps (`Parsing`): each step's columns are
+evaluated once and referred to by name in the next, so no engine evaluates the same
+piece of text twice (eager engines never share common subexpressions).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import narwhals as nw
 
@@ -48,21 +52,53 @@ MICROS_PER_SECOND = 1_000_000
 DAYS_FROM_YEAR_0_TO_1970 = 719_468  # 0000-03-01 to 1970-01-01 in the proleptic calendar
 
 
-def parse(text: nw.Expr, column: Column) -> nw.Expr:
-    """The value `text` holds for `column`'s type (dates as days, timestamps as
-    microseconds since the epoch), or null where it is not one."""
+@dataclass(frozen=True)
+class Parsing:
+    """How one text column becomes values: helper columns added step after step (a step
+    may use the columns of the steps before it), then the value, then the helpers go."""
+
+    steps: tuple[dict[str, nw.Expr], ...]
+    value: nw.Expr
+
+    @property
+    def helpers(self) -> list[str]:
+        """The helper columns the steps add."""
+        return [name for step in self.steps for name in step]
+
+
+def parsing(source: str, column: Column) -> Parsing:
+    """How the text in column `source` becomes a value of `column`'s type (dates as days,
+    timestamps as microseconds since the epoch), null where it is not one."""
+    text = nw.col(source)
     if column.type is ColumnType.STRING:
-        return text  # text is kept exactly: whitespace and case are data
-    stripped = text.str.strip_chars(WHITESPACE)
+        return Parsing((), text)  # text is kept exactly: whitespace and case are data
+    helper = _Helpers(source)
+    stripped = {helper.name("text"): text.str.strip_chars(WHITESPACE)}
+    clean = helper.col("text")
     if column.type is ColumnType.FLOAT:
-        return parse_float(stripped, allow_non_finite=column.allow_non_finite)
+        return Parsing((stripped,), parse_float(clean, column.allow_non_finite))
     if column.type is ColumnType.INTEGER:
-        return parse_integer(stripped)
+        return Parsing((stripped,), parse_integer(clean))
     if column.type is ColumnType.BOOLEAN:
-        return parse_boolean(stripped)
+        return Parsing((stripped,), parse_boolean(clean))
     if column.type is ColumnType.DATE:
-        return parse_date(stripped)
-    return parse_timestamp(stripped)
+        shaped = {helper.name("shaped"): only_where(clean.str.contains(DATE), clean)}
+        date_steps = _date_steps(helper, helper.col("shaped"))
+        return Parsing((stripped, shaped, *date_steps), helper.col("days"))
+    return _timestamp_parsing(helper, stripped, clean)
+
+
+class _Helpers:
+    """Names of one source column's helper columns (`_parse:<column>:<part>`)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def name(self, part: str) -> str:
+        return f"_parse:{self.source}:{part}"
+
+    def col(self, part: str) -> nw.Expr:
+        return nw.col(self.name(part))
 
 
 def only_where(condition: nw.Expr, value: nw.Expr) -> nw.Expr:
@@ -70,7 +106,7 @@ def only_where(condition: nw.Expr, value: nw.Expr) -> nw.Expr:
     return nw.when(condition.fill_null(False)).then(value)
 
 
-def parse_float(text: nw.Expr, *, allow_non_finite: bool) -> nw.Expr:
+def parse_float(text: nw.Expr, allow_non_finite: bool) -> nw.Expr:
     """A decimal number (sign, digits, point, exponent), finite unless allowed otherwise.
 
     Text that overflows a double (`1e400`) is never a value: it did not say infinity.
@@ -99,7 +135,9 @@ def parse_integer(text: nw.Expr) -> nw.Expr:
     fits = (digits < len(INT64_MAX_DIGITS)) | (
         (digits == len(INT64_MAX_DIGITS)) & (magnitude <= limit)
     )
-    return only_where(text.str.contains(INTEGER) & fits, text).cast(nw.Int64)
+    # Arrow's cast (pandas, Dask) refuses a leading `+`, which says nothing: drop it first.
+    unsigned = text.str.replace_all(r"^\+", "")
+    return only_where(text.str.contains(INTEGER) & fits, unsigned).cast(nw.Int64)
 
 
 def parse_boolean(text: nw.Expr) -> nw.Expr:
@@ -109,68 +147,16 @@ def parse_boolean(text: nw.Expr) -> nw.Expr:
     return only_where(known, lowered.is_in(TRUE_WORDS))
 
 
-def parse_date(text: nw.Expr) -> nw.Expr:
-    """`YYYY-MM-DD`, a real calendar day of the years 0001-9999, as days since 1970-01-01."""
-    return _days(only_where(text.str.contains(DATE), text))
-
-
-def parse_timestamp(text: nw.Expr) -> nw.Expr:
-    """ISO-8601 date and time with a zone (`Z` or a numeric offset), as microseconds since
-    1970-01-01 UTC; fractions beyond microseconds are cut off, not rounded."""
-    shaped = text.str.contains(TIMESTAMP).fill_null(False)
-    text = only_where(shaped, text)
-    hour = _number(text.str.slice(11, 2))
-    minute = _number(text.str.slice(14, 2))
-    rest = text.str.slice(16)  # `[:SS[.fraction]]` then the zone
-    has_seconds = rest.str.starts_with(":")
-    second = nw.when(has_seconds).then(_number(rest.str.slice(1, 2))).otherwise(nw.lit(0))
-    after_seconds = nw.when(has_seconds).then(rest.str.slice(3)).otherwise(rest)
-    fraction = after_seconds.str.replace_all(r"[Zz+-].*$", "").str.replace_all(r"^\.", "")
-    micros = _number(fraction.str.pad_end(6, "0").str.slice(0, 6))
-    zone = after_seconds.str.replace_all(r"^\.[0-9]+", "")
-    offset_minutes = _offset_minutes(zone)
-    valid = shaped & (hour <= 23) & (minute <= 59) & (second <= 59) & ~offset_minutes.is_null()
-    seconds = (
-        _days(text.str.slice(0, 10)) * SECONDS_PER_DAY
-        + hour * 3_600
-        + minute * 60
-        + second
-        - offset_minutes * 60
-    )
-    return only_where(valid.fill_null(False), seconds * MICROS_PER_SECOND + micros)
-
-
-def _number(digits: nw.Expr) -> nw.Expr:
-    """A few ASCII digits as an int64, null for anything else. Engines evaluate every
-    branch on every row, so only digits may ever reach the cast."""
-    return only_where(digits.str.contains(r"^[0-9]{1,9}$"), digits).cast(nw.Int64)
-
-
-def _offset_minutes(zone: nw.Expr) -> nw.Expr:
-    """`Z`, `+HH`, `+HHMM` or `+HH:MM` as minutes east of UTC; null for an impossible
-    offset (hours over 23 or minutes over 59)."""
-    length = zone.str.len_chars()
-    hours = _number(zone.str.slice(1, 2))
-    minutes = (
-        nw.when(length == 6)
-        .then(_number(zone.str.slice(4, 2)))
-        .when(length == 5)
-        .then(_number(zone.str.slice(3, 2)))
-        .otherwise(nw.lit(0))
-    )
-    sign = nw.when(zone.str.starts_with("-")).then(nw.lit(-1)).otherwise(nw.lit(1))
-    utc = zone.str.to_uppercase() == "Z"
-    magnitude = only_where((hours <= 23) & (minutes <= 59), hours * 60 + minutes)
-    return nw.when(utc.fill_null(False)).then(nw.lit(0)).otherwise(sign * magnitude)
-
-
-def _days(date_text: nw.Expr) -> nw.Expr:
-    """`YYYY-MM-DD` (shape already checked) as days since 1970-01-01, null when the day
-    does not exist; Howard Hinnant's days_from_civil, on non-negative numbers only, so
-    every engine's integer division agrees."""
-    year = _number(date_text.str.slice(0, 4))
-    month = _number(date_text.str.slice(5, 2))
-    day = _number(date_text.str.slice(8, 2))
+def _date_steps(helper: _Helpers, shaped: nw.Expr) -> list[dict[str, nw.Expr]]:
+    """`YYYY-MM-DD` text (shape checked, else null) to `days` since 1970-01-01, null when
+    the day does not exist (years 0001-9999): Howard Hinnant's days_from_civil, on
+    non-negative numbers only, so every engine's integer division agrees."""
+    year, month, day = helper.col("year"), helper.col("month"), helper.col("day")
+    parts = {
+        helper.name("year"): _digits(shaped.str.slice(0, 4)),
+        helper.name("month"): _digits(shaped.str.slice(5, 2)),
+        helper.name("day"): _digits(shaped.str.slice(8, 2)),
+    }
     leap = (_remainder(year, 4) == 0) & (
         (_remainder(year, 100) != 0) | (_remainder(year, 400) == 0)
     )
@@ -182,16 +168,106 @@ def _days(date_text: nw.Expr) -> nw.Expr:
         .otherwise(nw.lit(31))
     )
     exists = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= days_in_month)
-    march_year = year - nw.when(month <= 2).then(nw.lit(1)).otherwise(nw.lit(0))
-    era = _quotient(march_year, 400)
-    year_of_era = march_year - era * 400
-    shifted_month = month + nw.when(month > 2).then(nw.lit(-3)).otherwise(nw.lit(9))
-    day_of_year = _quotient(153 * shifted_month + 2, 5) + day - 1
+    march = helper.col("march_year")
+    calendar = {
+        helper.name("exists"): exists,
+        helper.name("march_year"): year - nw.when(month <= 2).then(nw.lit(1)).otherwise(nw.lit(0)),
+        helper.name("day_of_year"): _quotient(
+            153 * (month + nw.when(month > 2).then(nw.lit(-3)).otherwise(nw.lit(9))) + 2, 5
+        )
+        + day
+        - 1,
+    }
+    era = {helper.name("era"): _quotient(march, 400)}
+    year_of_era = march - helper.col("era") * 400
     day_of_era = (
-        year_of_era * 365 + _quotient(year_of_era, 4) - _quotient(year_of_era, 100) + day_of_year
+        year_of_era * 365
+        + _quotient(year_of_era, 4)
+        - _quotient(year_of_era, 100)
+        + helper.col("day_of_year")
     )
-    days = era * 146_097 + day_of_era - DAYS_FROM_YEAR_0_TO_1970
-    return only_where(exists, days.cast(nw.Int64))
+    days = helper.col("era") * 146_097 + day_of_era - DAYS_FROM_YEAR_0_TO_1970
+    result = {helper.name("days"): only_where(helper.col("exists"), days.cast(nw.Int64))}
+    return [parts, calendar, era, result]
+
+
+def _timestamp_parsing(helper: _Helpers, stripped: dict[str, nw.Expr], clean: nw.Expr) -> Parsing:
+    """ISO-8601 date and time with a zone (`Z` or a numeric offset), as microseconds since
+    1970-01-01 UTC; fractions beyond microseconds are cut off, not rounded."""
+    shaped = helper.col("shaped")
+    rest = helper.col("rest")  # `[:SS[.fraction]]` then the zone
+    after = helper.col("after")  # `[.fraction]` then the zone
+    zone = helper.col("zone")
+    fields = {
+        helper.name("hour"): _digits(shaped.str.slice(11, 2)),
+        helper.name("minute"): _digits(shaped.str.slice(14, 2)),
+        helper.name("rest"): shaped.str.slice(16),
+    }
+    seconds = {
+        helper.name("second"): _digits(
+            nw.when(rest.str.starts_with(":")).then(rest.str.slice(1, 2)).otherwise(nw.lit("0"))
+        ),
+        helper.name("after"): nw.when(rest.str.starts_with(":"))
+        .then(rest.str.slice(3))
+        .otherwise(rest),
+    }
+    fraction_text = only_where(after.str.starts_with("."), after)
+    zone_and_fraction = {
+        helper.name("zone"): after.str.strip_chars_start(".0123456789"),
+        helper.name("micros"): nw.coalesce(
+            _digits(
+                fraction_text.str.replace_all(r"[Zz+-].*$", "").str.slice(1, 6).str.pad_end(6, "0")
+            ),
+            nw.lit(0),
+        ),
+    }
+    offset = {helper.name("offset"): _offset_minutes(zone)}
+    hour, minute, second = helper.col("hour"), helper.col("minute"), helper.col("second")
+    valid = (hour <= 23) & (minute <= 59) & (second <= 59) & ~helper.col("offset").is_null()
+    total_seconds = (
+        helper.col("days") * SECONDS_PER_DAY
+        + hour * 3_600
+        + minute * 60
+        + second
+        - helper.col("offset") * 60
+    )
+    value = only_where(valid, total_seconds * MICROS_PER_SECOND + helper.col("micros"))
+    date_parts, *calendar = _date_steps(helper, shaped)
+    steps = (
+        stripped,
+        {helper.name("shaped"): only_where(clean.str.contains(TIMESTAMP), clean)},
+        {**fields, **date_parts},
+        *calendar,
+        seconds,
+        zone_and_fraction,
+        offset,
+    )
+    return Parsing(steps, value)
+
+
+def _digits(text: nw.Expr) -> nw.Expr:
+    """ASCII digits already checked by a pattern (or null) as an int64."""
+    return text.cast(nw.Int64)
+
+
+def _offset_minutes(zone: nw.Expr) -> nw.Expr:
+    """`Z`, `+HH`, `+HHMM` or `+HH:MM` (shape checked) as minutes east of UTC; null for an
+    impossible offset (hours over 23 or minutes over 59). Only digits reach a cast: every
+    engine may evaluate every branch on every row."""
+    utc = ((zone == "Z") | (zone == "z")).fill_null(False)
+    numeric = only_where(~utc, zone)
+    length = numeric.str.len_chars()
+    hours = _digits(numeric.str.slice(1, 2))
+    minutes = _digits(
+        nw.when(length == 6)
+        .then(numeric.str.slice(4, 2))
+        .when(length == 5)
+        .then(numeric.str.slice(3, 2))
+        .otherwise(nw.lit("0"))
+    )
+    sign = nw.when(zone.str.starts_with("-")).then(nw.lit(-1)).otherwise(nw.lit(1))
+    magnitude = only_where((hours <= 23) & (minutes <= 59), hours * 60 + minutes)
+    return nw.when(utc).then(nw.lit(0)).otherwise(sign * magnitude)
 
 
 def _quotient(value: nw.Expr, divisor: int) -> nw.Expr:

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -167,9 +167,13 @@ class _Decoder:
 
     def write(self, target: Path) -> list[str]:
         """Decode into `target`; return the file's fields (CSV header, JSON keys seen)."""
+        return self._write(target, self._batches())
+
+    def _write(self, target: Path, batches: Iterator[pa.RecordBatch]) -> list[str]:
         writer: pq.ParquetWriter | None = None
+        self.records = 0
         try:
-            for batch in self._batches():
+            for batch in batches:
                 if writer is None:
                     writer = pq.ParquetWriter(target, batch.schema, compression="lz4")
                 writer.write_batch(batch)
@@ -212,6 +216,10 @@ class _Decoder:
         self._malformed.append((row, reason, raw))
 
 
+class _NotClean(Exception):
+    """A CSV file holds invalid records or bytes: decode it again, exactly."""
+
+
 class _CsvDecoder(_Decoder):
     """RFC 4180 CSV in UTF-8 (a BOM is skipped): a header row, `,` between fields, `"`
     quoting (`""` inside quotes is one quote; quoted fields may span lines), LF or CRLF.
@@ -232,26 +240,69 @@ class _CsvDecoder(_Decoder):
     def _wanted(self) -> list[str]:
         return [name for name in self.declared if name in self.header]
 
+    def write(self, target: Path) -> list[str]:
+        """Decode on every core while the file is clean (every row has the header's fields,
+        every byte is UTF-8: record numbers are then just 1, 2, 3...); a file that is not
+        is decoded again on one thread, where each invalid record's number is known."""
+        try:
+            return self._write(target, self._clean_batches())
+        except _NotClean:
+            target.unlink(missing_ok=True)
+            return self._write(target, self._batches())
+
+    def _clean_batches(self) -> Iterator[pa.RecordBatch]:
+        if not self.header:
+            return  # an empty file holds no records
+        wanted = self._wanted()
+        unclean: list[bool] = []
+
+        def note_invalid(_: pa_csv.InvalidRow) -> Literal["skip"]:
+            unclean.append(True)
+            return "skip"
+
+        try:
+            reader = pa_csv.open_csv(
+                self.source.path,
+                read_options=pa_csv.ReadOptions(use_threads=True, block_size=CSV_BLOCK_BYTES),
+                parse_options=pa_csv.ParseOptions(
+                    newlines_in_values=True, invalid_row_handler=note_invalid
+                ),
+                convert_options=self._convert_options(wanted, TEXT),
+            )
+            numbered = 0
+            for batch in reader:
+                if unclean:
+                    raise _NotClean
+                numbers = pa.array(np.arange(numbered + 1, numbered + batch.num_rows + 1))
+                numbered += batch.num_rows
+                columns = [batch.column(name) for name in wanted]
+                yield pa.record_batch([*columns, numbers], schema=_text_schema(wanted))
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            raise _NotClean from None  # bytes that are not UTF-8: the exact path finds them
+        if unclean:
+            raise _NotClean
+
+    @staticmethod
+    def _convert_options(wanted: list[str], kind: pa.DataType) -> pa_csv.ConvertOptions:
+        return pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(wanted, kind),
+            include_columns=wanted,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            null_values=[""],
+        )
+
     def _batches(self) -> Iterator[pa.RecordBatch]:
         if not self.header:
             return  # an empty file holds no records
         wanted = self._wanted()
         invalid: list[pa_csv.InvalidRow] = []
 
-        def keep_invalid(row: pa_csv.InvalidRow) -> str:
+        def keep_invalid(row: pa_csv.InvalidRow) -> Literal["skip"]:
             invalid.append(row)
             return "skip"
 
-        reader = self._open(
-            pa_csv.ConvertOptions(
-                column_types=dict.fromkeys(wanted, pa.binary()),
-                include_columns=wanted,
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-                null_values=[""],
-            ),
-            keep_invalid,
-        )
+        reader = self._open(self._convert_options(wanted, pa.binary()), keep_invalid)
         rows_before = 0  # valid records already numbered
         skipped: list[int] = []  # record numbers of every invalid record so far, ascending
         for batch in _read_all(reader, self.source.name):
@@ -435,9 +486,12 @@ class _JsonDecoder(_Decoder):
             if name not in table.column_names:
                 continue
             column = table.column(name).combine_chunks()
-            if name in temporal_names and not column.null_count < len(column):
-                if f'"{name}"'.encode() not in chunk:
-                    continue  # the explicit schema's column, not a key any record has
+            if (
+                name in temporal_names
+                and not column.null_count < len(column)
+                and f'"{name}"'.encode() not in chunk
+            ):
+                continue  # the explicit schema's column, not a key any record has
             text = _scalar_text(column)
             if text is None:
                 return None
@@ -523,7 +577,7 @@ def _scalar_text(column: ArrowArray) -> ArrowArray | None:
         words: ArrowArray = pc.if_else(column, "true", "false").cast(TEXT)
         return words
     if pa.types.is_float64(kind):
-        exact = pc.or_kleene(pc.less(pc.abs(column), float(2**53)), pc.is_nan(column))
+        exact = pc.or_kleene(pc.less(pc.abs(column), pa.scalar(float(2**53))), pc.is_nan(column))
         if pc.all(exact).as_py() is False:
             return None
     elif not (

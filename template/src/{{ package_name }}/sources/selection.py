@@ -5,6 +5,10 @@ the engine reads (`SourceFile`), plus, for an incremental source, the state to r
 the destination has committed the run (`SourceSelection.state`: processed objects, a
 watermark). The state is committed by the destination store in the same atomic step as the
 rows, so it advances only with them and a fresh worker finds it where the data is.
+
+Each source module exports `select_source(settings, partition, *, committed, workdir,
+contract)`; the contract reaches it from the composition (a table source selects the
+declared columns), never from an import of the team's `contracts/`.
 """
 
 from __future__ import annotations
