@@ -149,12 +149,13 @@ STRUCTURED_SUFFIXES = {".yml", ".yaml", ".toml", ".json"}
 ENGINE_EXTRA_PATHS: dict[str, list[str]] = {
     # Polars: the streaming path writes what the in-memory path writes.
     "polars": ["tests/test_streaming.py"],
-    # pandas: its loader merges committed rows with Arrow (shared with Dask).
-    "pandas": ["src/orders_pipeline/sinks/arrow_keys.py"],
     # Spark: exact source coordinates across file splits, and a real cluster.
     "spark": ["tests/test_spark_engine.py"],
-    # Dask: the distributed path and exact coordinates across partitions.
-    "dask": ["src/orders_pipeline/sinks/arrow_keys.py", "tests/test_dask_cluster.py"],
+    # Dask: the distributed path and exact coordinates across partitions; pandas frames,
+    # the way the pandas engine holds them.
+    "dask": ["src/orders_pipeline/engines/pandas_frames.py", "tests/test_dask_cluster.py"],
+    # pandas: its frames, shared with Dask.
+    "pandas": ["src/orders_pipeline/engines/pandas_frames.py"],
 }
 ENGINE_PATHS: dict[str, list[str]] = {
     engine: [

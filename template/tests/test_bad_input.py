@@ -14,6 +14,16 @@ from .conftest import Workspace, run_cli
 
 HEADER = "order_id,customer_id,ordered_at,amount,currency,country,status,coupon_code\n"
 GOOD_ROW = "O-1,C-1,2026-10-01T08:00:00Z,12.50,EUR,DE,paid,\n"
+# GOOD_ROW as a JSON record.
+GOOD_RECORD: dict[str, object] = {
+    "order_id": "O-1",
+    "customer_id": "C-1",
+    "ordered_at": "2026-10-01T08:00:00Z",
+    "amount": 12.5,
+    "currency": "EUR",
+    "country": "DE",
+    "status": "paid",
+}
 
 
 def write(path: Path, text: str) -> str:
@@ -65,17 +75,7 @@ def test_records_that_are_not_rows_and_values_that_are_not_values_are_quarantine
 def test_broken_json_lines_and_bytes_that_are_not_utf8_are_quarantined_not_fatal(
     workspace: Workspace,
 ) -> None:
-    good = json.dumps(
-        {
-            "order_id": "O-1",
-            "customer_id": "C-1",
-            "ordered_at": "2026-10-01T08:00:00Z",
-            "amount": 12.5,
-            "currency": "EUR",
-            "country": "DE",
-            "status": "paid",
-        }
-    )
+    good = json.dumps(GOOD_RECORD)
     path = workspace.root / "orders.jsonl"
     path.write_bytes(
         (good + "\n" + '{"order_id": "O-2", "amount": \n' + "[1, 2]\n\n").encode()
@@ -185,15 +185,7 @@ def test_a_source_pattern_matching_nothing_is_a_configuration_error(
 @pytest.mark.source_files
 def test_json_lines_and_parquet_inputs_read_like_csv(workspace: Workspace) -> None:
     rows = [
-        {
-            "order_id": "O-1",
-            "customer_id": "C-1",
-            "ordered_at": "2026-10-01T08:00:00Z",
-            "amount": 12.5,
-            "currency": "EUR",
-            "country": "DE",
-            "status": "paid",
-        },
+        GOOD_RECORD,
         {
             "order_id": "O-2",
             "customer_id": "C-2",

@@ -10,7 +10,9 @@ from importlib import resources
 
 @dataclass(frozen=True)
 class BuildInfo:
-    """Facts fixed at render time; they become telemetry resource attributes."""
+    """Facts fixed at render time: the answers become telemetry resource attributes; the
+    memory a partition run's container asks for (the engine's, as deploy/base/job.yaml
+    sets it) sizes the pods orchestrators start."""
 
     pipeline: str
     package: str
@@ -21,6 +23,8 @@ class BuildInfo:
     schedule: str
     source: str
     destination: str
+    job_memory_request: str
+    job_memory_limit: str
 
 
 @cache
