@@ -43,6 +43,9 @@ LOGICAL_TYPES: dict[str, pl.DataType] = {
     "_source_file": pl.String(),
     "_source_row": pl.Int64(),
     "_reasons": pl.List(pl.String()),
+    "_raw:amount": pl.String(),
+    "_raw:ordered_at": pl.String(),
+    "_raw_record": pl.String(),
 }
 # Differs by run, not by engine.
 RUN_SPECIFIC = ("_run_id",)
