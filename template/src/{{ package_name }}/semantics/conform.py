@@ -227,7 +227,7 @@ def _raw_text(plan: ColumnPlan) -> nw.Expr:
         if column.allow_non_finite:
             return nw.lit(None, nw.String)
         number = source.cast(nw.Float64)
-        return nw.when(~number.is_finite().fill_null(True)).then(_non_finite_text(number))
+        return _non_finite_text(number)
     return nw.lit(None, nw.String)
 
 
@@ -240,11 +240,14 @@ def _unconverted(name: str) -> nw.Expr:
 
 
 def _non_finite_text(number: nw.Expr) -> nw.Expr:
-    """NaN and infinities spelled one way (engines print them as nan, NaN, Infinity...)."""
-    text = number.cast(nw.String)
-    word = r"[iI][nN][fF](?:[iI][nN][iI][tT][yY])?$"
+    """NaN and infinities spelled one way (engines print them as nan, NaN, Infinity...),
+    null for every other value. Literals, not a cast of every value to text: engines
+    evaluate both branches of a `when` on every row."""
     return (
-        text.str.replace_all(r"^[+-]?[nN][aA][nN]$", "NaN")
-        .str.replace_all(rf"^\+?{word}", "inf")
-        .str.replace_all(rf"^-{word}", "-inf")
+        nw.when(number.is_nan().fill_null(False))
+        .then(nw.lit("NaN"))
+        .when((number == float("inf")).fill_null(False))
+        .then(nw.lit("inf"))
+        .when((number == float("-inf")).fill_null(False))
+        .then(nw.lit("-inf"))
     )

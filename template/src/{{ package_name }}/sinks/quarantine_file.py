@@ -1,11 +1,13 @@
 """The quarantine file: every engine's rejected rows plus the malformed records, one schema.
 
-An engine writes its rejected rows (as `semantics.quarantine.quarantine_record` shapes
-them) to a Parquet file in its own way and its own physical types; `write_quarantine`
-then streams them into `<runs_dir>/<run_id>/quarantine.parquet` in the one schema every
-engine shares (plain strings, int64 record numbers, UTC microsecond timestamps), appends
-the malformed records, renames the file into place, and reports the rows the file holds,
-read back from it: the books never take an engine's word for what it wrote.
+`<runs_dir>/<run_id>/quarantine.parquet` holds the rejected rows (as
+`semantics.quarantine.quarantine_record` shapes them), then the malformed records, in the
+one schema every engine shares (`canonical_schema`: plain strings, int64 record numbers,
+UTC microsecond timestamps). Either the engine writes its rows in its own types and
+`write_quarantine` copies them into that schema and appends the malformed records, or the
+engine writes the whole file in that schema itself (`keep_quarantine`, for an engine that
+can: one write instead of two). Both rename the file into place and report the rows it
+holds, read back from it: the books never take an engine's word for what it wrote.
 """
 
 from __future__ import annotations
@@ -38,9 +40,7 @@ def write_quarantine(
         rejected(engine_file)
         source = pq.ParquetFile(engine_file)
         schema = canonical_schema(source.schema_arrow)
-        records = malformed.records
-        run_ids = pa.array([run_id] * records.num_rows, pa.string())
-        extra = _as_schema(records.append_column(RUN_ID, run_ids), schema)
+        extra = malformed_records(malformed, schema, run_id)
 
         def write(temporary: Path) -> None:
             with pq.ParquetWriter(temporary, schema, compression="zstd") as writer:
@@ -50,6 +50,28 @@ def write_quarantine(
                     writer.write_table(extra)
 
         write_atomically(target, write)
+    # Give back what the copy held: the allocator keeps freed memory for reuse, and the run's
+    # largest step, writing the output, comes next.
+    pa.default_memory_pool().release_unused()
+    return _written(target)
+
+
+def keep_quarantine(runs_dir: Path, run_id: str, write: Callable[[Path], None]) -> QuarantineOutput:
+    """Keep the run's quarantine file as `write(path)` writes it: the whole file, in the
+    canonical schema, malformed records included (see `malformed_records`)."""
+    target = runs_dir / run_id / QUARANTINE_FILE
+    write_atomically(target, write)
+    return _written(target)
+
+
+def malformed_records(malformed: Malformed, schema: pa.Schema, run_id: str) -> pa.Table:
+    """The malformed records as rows of the quarantine file's `schema`, with the run."""
+    records = malformed.records
+    run_ids = pa.array([run_id] * records.num_rows, pa.string())
+    return _as_schema(records.append_column(RUN_ID, run_ids), schema)
+
+
+def _written(target: Path) -> QuarantineOutput:
     return QuarantineOutput(rows=pq.ParquetFile(target).metadata.num_rows, location=str(target))
 
 

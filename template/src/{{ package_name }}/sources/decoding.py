@@ -23,7 +23,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
@@ -58,6 +57,7 @@ MALFORMED_SCHEMA = pa.schema(_MALFORMED_FIELDS)
 CSV_BLOCK_BYTES = 4 << 20
 JSON_CHUNK_BYTES = 16 << 20
 JSON_WHITESPACE = b" \t\r\n"
+JSON_SPACES = JSON_WHITESPACE.decode()
 
 
 @dataclass(frozen=True)
@@ -273,7 +273,7 @@ class _CsvDecoder(_Decoder):
             for batch in reader:
                 if unclean:
                     raise _NotClean
-                numbers = pa.array(np.arange(numbered + 1, numbered + batch.num_rows + 1))
+                numbers = _counting(numbered + 1, batch.num_rows)
                 numbered += batch.num_rows
                 columns = [batch.column(name) for name in wanted]
                 yield pa.record_batch([*columns, numbers], schema=_text_schema(wanted))
@@ -359,15 +359,15 @@ class _CsvDecoder(_Decoder):
     ) -> pa.RecordBatch:
         columns = [batch.column(name) for name in wanted]
         texts, bad = _as_text(columns)
-        if bad.any():
-            for position in (int(index) for index in np.flatnonzero(bad)):
+        if bad:
+            for position in sorted(bad):
                 fields = [column[position].as_py() for column in columns]
                 raw = ",".join(
                     "" if value is None else value.decode("utf-8", "backslashreplace")
                     for value in fields
                 )
                 self._reject(int(numbers[position].as_py()), INVALID_UTF8, raw)
-            keep = pa.array(~bad)
+            keep = pa.array([position not in bad for position in range(len(numbers))])
             texts = [text.filter(keep) for text in texts]
             numbers = numbers.filter(keep)
         return pa.record_batch([*texts, numbers], schema=_text_schema(wanted))
@@ -386,35 +386,49 @@ def _read_all(reader: pa_csv.CSVStreamingReader, name: str) -> Iterator[pa.Recor
 
 def _record_numbers(rows_before: int, rows: int, skipped: Sequence[int]) -> ArrowArray:
     """The record numbers of the next `rows` valid records, the first `rows_before` valid
-    ones being numbered already and `skipped` holding every invalid record's number.
-
-    The k-th valid record (0-based) is number k + 1 + (invalid records before it); with
-    `skipped` ascending, that count is found by a binary search over `skipped[i] - i - 1`,
-    the valid records before the i-th invalid one.
-    """
-    ranks = np.arange(rows_before, rows_before + rows, dtype=np.int64)
-    valid_before = np.asarray(skipped, dtype=np.int64) - np.arange(1, len(skipped) + 1)
-    numbers: ArrowArray = pa.array(
-        ranks + 1 + np.searchsorted(valid_before, ranks, side="right"), pa.int64()
-    )
+    ones being numbered already and `skipped` holding every invalid record's number
+    (ascending). The valid records are the numbers 1, 2, 3... that are not skipped: the
+    first is found by stepping past each skipped number, then they count up by one in
+    the gaps between skipped numbers (work that grows with the invalid records only)."""
+    number = rows_before + 1
+    for invalid in skipped:
+        if invalid <= number:
+            number += 1
+    runs: list[ArrowArray] = []
+    left = rows
+    for invalid in skipped:
+        if invalid < number:
+            continue
+        run = min(invalid - number, left)
+        runs.append(_counting(number, run))
+        left -= run
+        number = invalid + 1
+    runs.append(_counting(number, left))
+    numbers: ArrowArray = pa.concat_arrays(runs)
     return numbers
 
 
-def _as_text(columns: Sequence[ArrowArray]) -> tuple[list[ArrowArray], np.ndarray]:
-    """Binary fields as UTF-8 text, and which rows hold bytes that are not UTF-8."""
-    bad = np.zeros(len(columns[0]) if columns else 0, dtype=bool)
+def _counting(first: int, count: int) -> ArrowArray:
+    """`first`, `first + 1`, ... (`count` numbers), computed by Arrow."""
+    ones = pa.repeat(pa.scalar(1, pa.int64()), count)
+    numbers: ArrowArray = pc.add(pc.cumulative_sum(ones), pa.scalar(first - 1, pa.int64()))
+    return numbers
+
+
+def _as_text(columns: Sequence[ArrowArray]) -> tuple[list[ArrowArray], set[int]]:
+    """Binary fields as UTF-8 text, and the rows holding bytes that are not UTF-8."""
+    bad: set[int] = set()
     texts: list[ArrowArray] = []
     for column in columns:
         try:
             texts.append(column.cast(TEXT))
         except pa.ArrowInvalid:  # rare: find the rows in Python, then keep the others' text
-            values = column.to_pylist()
             decoded = []
-            for position, value in enumerate(values):
+            for position, value in enumerate(column.to_pylist()):
                 try:
                     decoded.append(None if value is None else value.decode("utf-8"))
                 except UnicodeDecodeError:
-                    bad[position] = True
+                    bad.add(position)
                     decoded.append(None)
             texts.append(pa.array(decoded, TEXT))
     return texts, bad
@@ -447,17 +461,17 @@ class _JsonDecoder(_Decoder):
         first_line = 1
         for chunk in _line_chunks(self.source.path):
             offsets = _record_lines(chunk)
-            decoded = self._fast(chunk, len(offsets))
-            if decoded is None:
+            fast = self._fast(chunk, len(offsets)) if offsets is not None else None
+            if fast is None or offsets is None:
                 decoded = self._slow(chunk.split(b"\n"), first_line)
             else:
-                decoded = _JsonColumns(decoded.values, offsets)
+                decoded = _JsonColumns(fast.values, offsets)
             for name in self.declared:
                 if name in decoded.values:
                     self._seen.setdefault(name)
             rows = len(decoded.lines)
             texts = [decoded.values.get(name, pa.nulls(rows, TEXT)) for name in self.declared]
-            numbers = pa.array(decoded.lines + first_line)
+            numbers = pc.add(decoded.lines, pa.scalar(first_line, pa.int64()))
             first_line += chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
             yield pa.record_batch([*texts, numbers], schema=self._schema())
 
@@ -496,7 +510,7 @@ class _JsonDecoder(_Decoder):
             if text is None:
                 return None
             values[name] = text
-        return _JsonColumns(values, np.empty(0, dtype=np.int64))
+        return _JsonColumns(values, pa.array([], pa.int64()))
 
     def _slow(self, lines: Sequence[bytes], first_line: int) -> _JsonColumns:
         """Line by line in Python: only a chunk holding a malformed line, values of mixed
@@ -527,7 +541,7 @@ class _JsonDecoder(_Decoder):
             for name in self.declared
             if any(name in record for record in records)
         }
-        return _JsonColumns(values, np.asarray(kept, dtype=np.int64))
+        return _JsonColumns(values, pa.array(kept, pa.int64()))
 
 
 @dataclass(frozen=True)
@@ -535,7 +549,7 @@ class _JsonColumns:
     """A chunk's declared values as text, and each record's line offset in the chunk."""
 
     values: dict[str, ArrowArray]
-    lines: np.ndarray
+    lines: ArrowArray
 
 
 def _line_chunks(path: Path) -> Iterator[bytes]:
@@ -554,16 +568,21 @@ def _line_chunks(path: Path) -> Iterator[bytes]:
             yield carry
 
 
-def _record_lines(chunk: bytes) -> np.ndarray:
-    """Offsets (0-based) of the chunk's lines that hold something besides whitespace."""
-    data = np.frombuffer(chunk, dtype=np.uint8)
-    ends = np.flatnonzero(data == ord("\n"))
-    if not chunk.endswith(b"\n"):
-        ends = np.append(ends, len(data))
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    whitespace = np.isin(data, np.frombuffer(JSON_WHITESPACE, dtype=np.uint8))
-    solid = np.concatenate(([0], np.cumsum(~whitespace)))
-    return np.flatnonzero(solid[ends] - solid[starts] > 0).astype(np.int64)
+def _record_lines(chunk: bytes) -> ArrowArray | None:
+    """Offsets (0-based) of the chunk's lines that hold something besides whitespace;
+    None when a line is not UTF-8 (the exact path finds which)."""
+    pieces = pc.split_pattern(pa.array([chunk], pa.binary()), pattern="\n")
+    lines = pc.list_flatten(pieces)
+    if chunk.endswith(b"\n"):
+        lines = lines.slice(0, len(lines) - 1)  # what follows the last newline: nothing
+    try:
+        text = lines.cast(TEXT)
+    except pa.ArrowInvalid:
+        return None
+    trimmed: ArrowArray = pc.utf8_trim(text, characters=JSON_SPACES)
+    solid = pc.not_equal(trimmed, pa.scalar("", TEXT))
+    offsets: ArrowArray = pc.indices_nonzero(solid).cast(pa.int64())
+    return offsets
 
 
 def _scalar_text(column: ArrowArray) -> ArrowArray | None:
