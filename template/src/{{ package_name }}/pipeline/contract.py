@@ -10,7 +10,8 @@ from enum import StrEnum
 
 
 class ColumnType(StrEnum):
-    """Engine-neutral column types a source is conformed to."""
+    """Engine-neutral column types a source is conformed to. Which text and which typed
+    input become a value of each: docs/value-grammar.md."""
 
     STRING = "string"
     INTEGER = "integer"
@@ -18,9 +19,6 @@ class ColumnType(StrEnum):
     BOOLEAN = "boolean"
     DATE = "date"
     TIMESTAMP = "timestamp"  # UTC; text needs an ISO-8601 offset (`Z` or `+02:00`)
-
-
-# What text and typed input become a value of each type: docs/value-grammar.md.
 
 
 @dataclass(frozen=True)

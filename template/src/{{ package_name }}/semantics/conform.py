@@ -27,7 +27,7 @@ from narwhals.typing import FrameT
 from ..errors import DataContractError
 from ..pipeline.contract import Column, ColumnType, DatasetContract
 from .columns import raw_column
-from .grammar import WHITESPACE, Parsing, parsing
+from .grammar import WHITESPACE, Parsing, only_where, parsing
 
 
 class Arrival(Enum):
@@ -241,13 +241,13 @@ def _unconverted(name: str) -> nw.Expr:
 
 def _non_finite_text(number: nw.Expr) -> nw.Expr:
     """NaN and infinities spelled one way (engines print them as nan, NaN, Infinity...),
-    null for every other value. Literals, not a cast of every value to text: engines
-    evaluate both branches of a `when` on every row."""
+    null for every other value. Only the non-finite values are turned into text: engines
+    evaluate an expression on every row, and those are few."""
+    odd = only_where(~number.is_finite().fill_null(True), number)
+    word = r"[iI][nN][fF](?:[iI][nN][iI][tT][yY])?$"
     return (
-        nw.when(number.is_nan().fill_null(False))
-        .then(nw.lit("NaN"))
-        .when((number == float("inf")).fill_null(False))
-        .then(nw.lit("inf"))
-        .when((number == float("-inf")).fill_null(False))
-        .then(nw.lit("-inf"))
+        odd.cast(nw.String)
+        .str.replace_all(r"^[+-]?[nN][aA][nN]$", "NaN")
+        .str.replace_all(rf"^\+?{word}", "inf")
+        .str.replace_all(rf"^-{word}", "-inf")
     )

@@ -32,7 +32,7 @@ from ..validation.model import (
     check_rule_set,
     type_mismatch_code,
 )
-from .columns import RAW_PREFIX, is_bookkeeping, is_raw, raw_column
+from .columns import RAW_PREFIX, is_bookkeeping, is_raw
 
 VERDICT_PREFIX = "_verdict:"  # `_verdict:<code>`: true where the row breaks that rule
 QUARANTINED = "_quarantined"  # true where any `quarantine` verdict is
@@ -157,9 +157,3 @@ def failing(compiled: Sequence[CompiledRule]) -> nw.Expr:
         if failing_verdicts
         else nw.lit(False)
     )
-
-
-def mismatch_column(code: str) -> str | None:
-    """The `_raw:<column>` behind a `TYPE_MISMATCH:<column>` code, if it is one."""
-    prefix = type_mismatch_code("")
-    return raw_column(code.removeprefix(prefix)) if code.startswith(prefix) else None
