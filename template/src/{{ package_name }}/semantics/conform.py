@@ -70,6 +70,24 @@ class FilePlan:
     columns: tuple[ColumnPlan, ...]
 
     @property
+    def fallible(self) -> frozenset[str]:
+        """The columns whose `_raw:<column>` may hold text in this file: text of a type other
+        than string, and floats that must be finite (every other raw column is null)."""
+        return frozenset(
+            plan.column.name
+            for plan in self.columns
+            if plan.column.type is not ColumnType.STRING
+            and (
+                plan.arrival is Arrival.TEXT
+                or (
+                    plan.arrival is Arrival.TYPED
+                    and plan.column.type is ColumnType.FLOAT
+                    and not plan.column.allow_non_finite
+                )
+            )
+        )
+
+    @property
     def read(self) -> tuple[str, ...]:
         """The file's columns an engine reads (declared ones present in the file)."""
         return tuple(p.column.name for p in self.columns if p.arrival is not Arrival.ABSENT)
