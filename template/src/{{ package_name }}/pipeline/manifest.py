@@ -1,7 +1,7 @@
 """The run manifest: the record every run leaves, written last.
 
-Its counts must satisfy `read = written + quarantined + filtered`; a run that breaks the
-law fails before its output is committed.
+Its counts must satisfy `read = written + superseded + quarantined + filtered`; a run that
+breaks the law fails before its output is committed.
 """
 
 from __future__ import annotations
@@ -26,14 +26,17 @@ class Counts:
     written: int = 0
     quarantined: int = 0
     filtered: int = 0
+    # Valid rows another valid row of the same key replaced in this run (semantics/merge.py).
+    superseded: int = 0
 
     def check_conservation(self) -> None:
         """Raise when rows appeared or vanished between read and write."""
-        accounted = self.written + self.quarantined + self.filtered
+        accounted = self.written + self.superseded + self.quarantined + self.filtered
         if self.read != accounted:
             raise DataContractError(
                 f"conservation check failed: read {self.read} != written {self.written} + "
-                f"quarantined {self.quarantined} + filtered {self.filtered} (= {accounted}); "
+                f"superseded {self.superseded} + quarantined {self.quarantined} + "
+                f"filtered {self.filtered} (= {accounted}); "
                 "a transformer added rows or a sink lost some; nothing was committed"
             )
 

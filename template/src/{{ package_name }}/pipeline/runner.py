@@ -152,10 +152,12 @@ class PipelineRunner(Generic[FrameT]):
             _set_count_attributes(span, state.counts)
             manifest = self._write_manifest(run_id, label, state, started_at, started, "succeeded")
             logger.info(
-                "run %s succeeded: read %d, written %d, quarantined %d, filtered %d",
+                "run %s succeeded: read %d, written %d, superseded %d, quarantined %d, "
+                "filtered %d",
                 run_id,
                 state.counts.read,
                 state.counts.written,
+                state.counts.superseded,
                 state.counts.quarantined,
                 state.counts.filtered,
             )
@@ -221,6 +223,7 @@ class PipelineRunner(Generic[FrameT]):
         if validated.valid.rows or self.pipeline.commits_state:
             staged = self.pipeline.loader.stage(validated.valid, run_id)
             counts.written = staged.rows
+            counts.superseded = staged.superseded
         try:
             counts.check_conservation()
         except DataContractError:

@@ -65,11 +65,13 @@ class Validated(Generic[FrameT]):
 
 @dataclass(frozen=True)
 class StagedOutput:
-    """Rows written where no reader sees them yet, waiting for `commit`."""
+    """Rows written where no reader sees them yet, waiting for `commit`; `superseded`: valid
+    rows left out because another row of their key replaces them (`semantics/merge.py`)."""
 
     rows: int
     partitions: tuple[str, ...]
     staging_location: str
+    superseded: int = 0
 
 
 @dataclass(frozen=True)

@@ -1,62 +1,110 @@
-"""Which committed rows a merging run keeps, written once for every engine.
+"""One row per key: which row wins, written once for every engine and destination.
 
-A run that merges (a partition run, or an incremental source's changes) rewrites only the
-output partitions it touches: the partitions of the rows it delivers, and of the committed
-rows it replaces. In those, a committed row is replaced when it came from the source
-partition the run reprocesses, or (changes by key) when the run delivers its key again;
-every other committed row is kept, so reruns and backfills are idempotent and another
-day's late arrivals survive. Engines read the committed rows and write the result.
+The rule, whatever the destination and however the rows arrive (full runs, partition runs,
+backfills, incremental changes) and in whatever order:
+
+1. **Within a run** the engine keeps, per key, the valid row ranked last by source
+   partition, then source file, then record number (`superseded` flags the others): an
+   order re-sent in a later day's file replaces the earlier copy, and within one file the
+   later record wins. A row with no source partition ranks before every dated one.
+2. **Against the committed rows** the destination replaces the committed row of a key
+   unless it comes from a later source partition than the delivered one
+   (`committed_row_wins`). A tie goes to the delivered row, so rerunning a partition after
+   its file was corrected delivers the correction; an unchanged row is not rewritten
+   (`row_differs`).
+3. **Deletions**: a run deletes the committed rows it replaces (`store.Replacement`) whose
+   key it no longer delivers (`replaced_rows`): a full run, in the output partitions it
+   writes; a partition run, the rows of its source partition; an incremental source's run,
+   none.
+
+So one full run, a backfill, and partition runs in any order commit the same rows. The SQL
+here is the subset DataFusion (Delta Lake) and PostgreSQL both read the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
-from typing import Generic
+from collections.abc import Collection, Iterable, Sequence
+from datetime import date, datetime
 
 import narwhals as nw
-from narwhals.typing import FrameT
 
-from .columns import SOURCE_PARTITION
+from .columns import SOURCE_FILE, SOURCE_PARTITION, SOURCE_ROW
 
-_REDELIVERED = "_redelivered"  # on a committed row whose key the run delivers again
-
-
-@dataclass(frozen=True)
-class MergePlan(Generic[FrameT]):
-    """The committed rows to keep beside the run's, and the partitions being rewritten."""
-
-    kept: FrameT
-    rewritten: tuple[object, ...]
+# The order of a run's rows, from first to last (rule 1).
+RUN_ORDER = (SOURCE_PARTITION, SOURCE_FILE, SOURCE_ROW)
 
 
-def plan_merge(
-    committed: FrameT,
-    delivered: FrameT,
+def superseded(key: Sequence[str], columns: Collection[str]) -> nw.Expr:
+    """True on a row of the run that another row of the same key replaces (rule 1).
+
+    `columns`: the frame's columns; it must have the source coordinates."""
+    order = [name for name in RUN_ORDER if name in columns]
+    if SOURCE_ROW not in order:
+        raise ValueError(f"ranking rows needs the source coordinates {RUN_ORDER[1:]}")
+    later_rows = nw.col(SOURCE_ROW).cum_count(reverse=True).over(*key, order_by=order)
+    return later_rows > 1
+
+
+def committed_row_wins(columns: Collection[str], committed: str, delivered: str) -> str:
+    """SQL: true when the committed row (alias `committed`) outranks the delivered row of
+    its key (alias `delivered`), so the merge keeps it (rule 2)."""
+    if SOURCE_PARTITION not in columns:
+        return "FALSE"
+    kept = f"{committed}.{quote_identifier(SOURCE_PARTITION)}"
+    new = f"{delivered}.{quote_identifier(SOURCE_PARTITION)}"
+    return f"({kept} IS NOT NULL AND ({new} IS NULL OR {kept} > {new}))"
+
+
+def row_differs(columns: Iterable[str], committed: str, delivered: str) -> str:
+    """SQL: true when any of `columns` differs between the two rows (nulls compare equal)."""
+    checks = [
+        f"{committed}.{name} IS DISTINCT FROM {delivered}.{name}"
+        for name in map(quote_identifier, columns)
+    ]
+    return "(" + " OR ".join(checks) + ")" if checks else "FALSE"
+
+
+def key_matches(key: Sequence[str], committed: str, delivered: str) -> str:
+    """SQL: the merge condition, the two rows have the same key."""
+    return " AND ".join(
+        f"{committed}.{name} = {delivered}.{name}" for name in map(quote_identifier, key)
+    )
+
+
+def replaced_rows(
     *,
     source_partition: date | None,
     by_key: bool,
-    key: Sequence[str],
     partition_by: str,
-) -> MergePlan[FrameT]:
-    """Plan a merging run: `committed` rows (with their partition column) and the rows
-    the run `delivered` (transformed and valid); it reprocesses `source_partition` (or
-    every partition), and with `by_key` its rows are changes by key."""
-    replaced = nw.lit(False)
-    if source_partition is not None and SOURCE_PARTITION in committed.columns:
-        same_day = nw.col(SOURCE_PARTITION) == nw.lit(source_partition, nw.Date)
-        replaced = replaced | same_day.fill_null(False)  # a row of no partition stays
+    written: Iterable[object],
+    committed: str,
+) -> str | None:
+    """SQL on the committed rows (alias `committed`): those the run replaces, deleted when
+    it does not deliver their key again (rule 3); None when it replaces none."""
     if by_key:
-        keys = delivered.select(*key).unique().with_columns(nw.lit(True).alias(_REDELIVERED))
-        committed = committed.join(keys, on=list(key), how="left")
-        replaced = replaced | ~nw.col(_REDELIVERED).is_null()
-    touched = nw.concat(
-        [committed.filter(replaced).select(partition_by), delivered.select(partition_by)]
-    ).unique()
-    collected = touched.collect() if isinstance(touched, nw.LazyFrame) else touched
-    values = tuple(value for value in collected[partition_by].to_list() if value is not None)
-    kept = committed.filter(nw.col(partition_by).is_in(values) & ~replaced)
-    if by_key:
-        kept = kept.drop(_REDELIVERED)
-    return MergePlan(kept, values)
+        return None
+    if source_partition is not None:
+        column = quote_identifier(SOURCE_PARTITION)
+        return f"{committed}.{column} = {sql_literal(source_partition)}"
+    values = sorted({sql_literal(value) for value in written if value is not None})
+    if not values:
+        return None
+    return f"{committed}.{quote_identifier(partition_by)} IN ({', '.join(values)})"
+
+
+def quote_identifier(name: str) -> str:
+    """A column name as an SQL identifier, whatever characters it has."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_literal(value: object) -> str:
+    """A partition value as a typed SQL literal (text is quoted, never interpolated)."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, datetime):
+        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+    if isinstance(value, date):
+        return f"DATE '{value.isoformat()}'"
+    return "'" + str(value).replace("'", "''") + "'"

@@ -1,21 +1,24 @@
-"""The engine-neutral half of every engine's loader: stage into the store, check, commit.
+"""The engine-neutral half of every engine's loader: stage into the destination, check,
+commit.
 
 An engine subclasses `PartitionedLoader` and says only what needs the engine: the columns a
-frame has, how it writes staged Parquet (and which committed rows it keeps), and how it
-counts the rows on disk. Opening and aborting the store's staging, refusing rows without a
-partition value, and committing are the same for every engine.
+frame has, and how it writes the run's valid rows, one row per key (`semantics/merge.py`),
+as Parquet files into staging. Reading back what was staged (rows, null keys and partition
+values, from the files), refusing rows the destination could not merge, and committing are
+the same for every engine.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Generic, TypeVar
 
 from ..errors import DataContractError
 from ..pipeline.stages import Batch, CommittedOutput, StagedOutput
-from .store import FULL_REWRITE, DatasetStore, Replacement, StagedSnapshot
+from .staged_files import count_nulls, count_rows, distinct_values, parquet_files
+from .store import Destination, StagedRows
 
 FrameT = TypeVar("FrameT")
 
@@ -29,97 +32,85 @@ def hive_value(value: object) -> str:
 
 
 class PartitionedLoader(ABC, Generic[FrameT]):
-    """Writes valid rows as hive-partitioned Parquet into the store's staging, then commits.
-
-    A full run rewrites every partition it has rows for. A run that merges (`replaces`: one
-    source partition, or an incremental source's changes by `key`) rewrites only the rows it
-    replaces: in each affected output partition the engine keeps the other committed rows
-    (read from `dataset.current_snapshot()`), so reruns and backfills are idempotent and
-    never lose another day's late arrivals.
-    """
+    """Stages a run's valid rows, one per key, as Parquet, then has the destination merge
+    them into the committed rows (`semantics/merge.py` says which row wins)."""
 
     def __init__(
-        self,
-        dataset: DatasetStore,
-        *,
-        partition_by: str,
-        key: Sequence[str] = (),
-        replaces: Replacement = FULL_REWRITE,
+        self, destination: Destination, *, partition_by: str, key: Sequence[str]
     ) -> None:
-        self.dataset = dataset
+        self.destination = destination
         self.partition_by = partition_by
         self.key = tuple(key)
-        self.replaces = replaces
-        self._staged: dict[str, StagedSnapshot] = {}
+        self._staged: dict[str, tuple[StagedRows, list[object]]] = {}
 
     @property
     def location(self) -> str:
-        """Where readers find the committed rows (the store decides)."""
-        return self.dataset.location
+        """Where readers find the committed rows (the destination decides)."""
+        return self.destination.location
 
     def stage(self, batch: Batch[FrameT], run_id: str) -> StagedOutput:
-        """Write the partitions into staging and count the rows actually on disk."""
-        if self.partition_by not in self._columns(batch.frame):
-            raise DataContractError(
-                f"partition column {self.partition_by!r} is missing after transforms: derive it "
-                "in transforms/ or change partition_by in contracts/"
-            )
-        staged = self.dataset.begin(run_id)
+        """Write the rows into staging and count the rows actually on disk."""
+        columns = self._columns(batch.frame)
+        for name, what in [(self.partition_by, "partition_by"), *((k, "key") for k in self.key)]:
+            if name not in columns:
+                raise DataContractError(
+                    f"{what} column {name!r} is missing after transforms: derive it in "
+                    f"transforms/ or change {what} in contracts/"
+                )
+        staged = self.destination.begin(run_id)
         try:
-            # No rows (a run that only advances its source's state): keep what is committed.
-            kept_rows, rewritten = (
-                self._write_staged(batch, staged.path) if batch.rows else (0, frozenset[str]())
-            )
-            written = self.dataset.carry_over(staged, rewritten=rewritten)
-            self._refuse_null_partition(written)
-            files = [path for name in written for path in (staged.path / name).glob("*.parquet")]
-            on_disk = self._count_rows(files) if files else 0
+            # No rows (a run that only advances its source's state): nothing to write.
+            superseded = self._write_staged(batch, staged.path) if batch.rows else 0
+            files = parquet_files(staged.path)
+            self._refuse_nulls(files)
+            on_disk = count_rows(files)
+            written = distinct_values(files, self.partition_by)
         except BaseException:
-            self.dataset.abort(staged)
+            self.destination.abort(staged)
             raise
-        self._staged[run_id] = staged
+        self._staged[run_id] = (staged, written)
+        partitions = sorted(f"{self.partition_by}={hive_value(value)}" for value in written)
         return StagedOutput(
-            rows=on_disk - kept_rows, partitions=written, staging_location=str(staged.path)
+            rows=on_disk,
+            partitions=tuple(partitions),
+            staging_location=str(staged.path),
+            superseded=superseded,
         )
 
     def commit(self, staged: StagedOutput) -> CommittedOutput:
-        """Make the staged rows visible in one atomic step of the store."""
-        snapshot = self.dataset.commit(self._staged.pop(_run_id_of(staged)))
+        """Merge the staged rows into the committed ones in one atomic step."""
+        rows, written = self._staged.pop(_run_id_of(staged))
+        version = self.destination.commit(rows, written)
         return CommittedOutput(
             rows=staged.rows,
             partitions=staged.partitions,
             location=self.location,
-            snapshot=snapshot,
+            snapshot=version,
         )
 
     def abort(self, staged: StagedOutput) -> None:
         """Throw the staged rows away."""
-        self.dataset.abort(self._staged.pop(_run_id_of(staged)))
-
-    def rewritten_partitions(self, values: Iterable[object]) -> frozenset[str]:
-        """Folder names of the output partitions holding `values` of the partition column."""
-        return frozenset(f"{self.partition_by}={hive_value(value)}" for value in values)
+        rows, _ = self._staged.pop(_run_id_of(staged))
+        self.destination.abort(rows)
 
     @abstractmethod
     def _columns(self, frame: FrameT) -> Collection[str]:
         """The frame's column names."""
 
     @abstractmethod
-    def _write_staged(self, batch: Batch[FrameT], staging: Path) -> tuple[int, frozenset[str]]:
-        """Write the batch (plus, on a partition run, the committed rows it keeps) into
-        `staging` as `<partition_by>=<value>/*.parquet`; return how many kept rows it wrote
-        and the partitions rewritten even if left empty."""
+    def _write_staged(self, batch: Batch[FrameT], staging: Path) -> int:
+        """Write the batch's rows, leaving out those `semantics.merge.superseded` flags, as
+        Parquet files into `staging` (any names, the partition column inside, the
+        pipeline's `_` columns dropped); return how many rows were left out."""
 
-    @abstractmethod
-    def _count_rows(self, files: Sequence[Path]) -> int:
-        """Rows in these Parquet files, read back from disk."""
-
-    def _refuse_null_partition(self, partitions: Sequence[str]) -> None:
-        if f"{self.partition_by}={HIVE_NULL_PARTITION}" in partitions:
-            raise DataContractError(
-                f"some rows have no value in partition column {self.partition_by!r}: add a "
-                "NotNull rule for the column it is derived from in validation/rules.py"
-            )
+    def _refuse_nulls(self, files: Sequence[Path]) -> None:
+        """A row without a partition value or a key could not be merged by key."""
+        for column, what in [(self.partition_by, "partition"), *((k, "key") for k in self.key)]:
+            if files and count_nulls(files, column):
+                raise DataContractError(
+                    f"some rows have no value in {what} column {column!r}: add a NotNull rule "
+                    "for it (or the column it is derived from) in validation/rules.py"
+                )
 
 
 def _run_id_of(staged: StagedOutput) -> str:
