@@ -1,20 +1,29 @@
 # /// script
 # requires-python = ">=3.11"
-# dependencies = ["pandas>=2.2", "pyarrow>=21", "numpy>=1.26"]
+# dependencies = ["pandas>=2.2", "pyarrow>=21", "numpy>=1.26", "deltalake>=1.6,<2"]
 # ///
 """Hand-written pandas baseline: the orders job a rendered pandas pipeline is measured against.
 
 It does exactly the pipeline's work, the way a competent engineer would write it in one
 script with modern pandas: pyarrow-backed columns (`dtype_backend="pyarrow"`), numpy boolean
-masks for every flag (test orders, duplicates, rule failures) computed once over the whole
-frame, the counts from those masks, then two writes. Rows are flagged rather than filtered
-step by step so that the data is copied once, when the valid and quarantined rows are cut.
+masks for every flag (test orders, rule failures, superseded copies) computed once over the
+whole frame, the counts from those masks, then two writes. Rows are flagged rather than
+filtered step by step so that the data is copied once, when the written and quarantined
+rows are cut.
+
+One row per order_id, by the pipeline's rule (`semantics/merge.py`): among the VALID rows
+only, the copy last in source order (source file, in name order, then record) wins; the
+others are counted as `superseded`. Test orders are `filtered`; invalid rows are
+`quarantined` whatever their key. (The benchmark's source names no date, so there is no
+source partition to rank by.)
 
     python benchmarks/baseline_pandas.py --source orders.parquet --out OUT_DIR
 
-writes OUT_DIR/dataset/order_date=YYYY-MM-DD/*.parquet (valid rows, zstd) and
-OUT_DIR/quarantine/quarantine.parquet (quarantined rows with their reason codes), and prints
-one JSON line with the counts. Exit status 3 means a `fail` rule fired: nothing was written.
+writes OUT_DIR/dataset/ (a Delta Lake table of the written rows, partitioned by order_date,
+zstd, by `deltalake.write_deltalake`) and OUT_DIR/quarantine/quarantine.parquet (quarantined
+rows with their reason codes), and prints one JSON line with the counts. An existing table
+at OUT_DIR/dataset is overwritten (a new version). Exit status 3 means a `fail` rule fired:
+nothing was written.
 
 CSV sources (all columns read as text, then cast; unparseable values are flagged
 TYPE_MISMATCH:<column>) are accepted too, so the bundled sample's counts can be cross-checked.
@@ -31,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as ds
+from deltalake import WriterProperties, write_deltalake
 
 RATES_TO_EUR = {"EUR": 1.0, "USD": 0.92, "GBP": 1.17, "SEK": 0.087, "CHF": 1.05}
 CURRENCIES = list(RATES_TO_EUR)
@@ -55,7 +64,9 @@ FLOAT = pd.ArrowDtype(pa.float64())
 
 
 def read(sources: list[str]) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """Typed columns plus a type-mismatch mask per cast column."""
+    """Typed columns plus a type-mismatch mask per cast column, in source order (files in
+    name order, then records: the order in which later copies of a key win)."""
+    sources = sorted(sources)
     if all(source.endswith(".csv") for source in sources):
         raw = pd.concat(
             [
@@ -91,11 +102,6 @@ def flag(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
         status=frame["status"].str.strip().str.lower(),
     )
     is_test = (frame["status"] == "test").fillna(False).to_numpy(dtype=bool)
-    # First row per order_id in source order among the non-test rows; rows without an
-    # order_id are never duplicates (they are quarantined instead). Integer codes make the
-    # duplicate check cheap.
-    codes, _ = pd.factorize(frame["order_id"].where(~is_test))
-    is_duplicate = pd.Series(codes).duplicated().to_numpy() & (codes >= 0)
     currency_codes, currencies = pd.factorize(frame["currency"])
     rates = np.append(pd.Series(currencies).map(RATES_TO_EUR).to_numpy(np.float64, np.nan), np.nan)
     amount = frame["amount"].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -108,7 +114,6 @@ def flag(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     currency = frame["currency"]
     flags = {
         "_test": is_test,
-        "_duplicate": is_duplicate,
         "_q_ORDER_ID_MISSING": frame["order_id"].isna().to_numpy(dtype=bool),
         "_q_CUSTOMER_ID_MISSING": frame["customer_id"].isna().to_numpy(dtype=bool),
         "_q_ORDERED_AT_MISSING": frame["ordered_at"].isna().to_numpy(dtype=bool),
@@ -120,6 +125,14 @@ def flag(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
         "_f_AMOUNT_IMPLAUSIBLE": amount > AMOUNT_IMPLAUSIBLE,
     }
     return frame, flags
+
+
+def superseded(order_id: pd.Series, valid: np.ndarray) -> np.ndarray:
+    """Valid rows whose order_id a later valid row repeats: the last copy in source order
+    wins. Invalid rows never take part (they are quarantined instead). Integer codes make
+    the check cheap."""
+    codes, _ = pd.factorize(order_id.where(valid))
+    return pd.Series(codes).duplicated(keep="last").to_numpy() & (codes >= 0)
 
 
 def reason_codes() -> dict[str, str]:
@@ -136,15 +149,16 @@ def reason_codes() -> dict[str, str]:
     return codes | {f"_q_{code}": code for code in quarantine}
 
 
-def count(flags: dict[str, np.ndarray], kept: np.ndarray, quarantined: np.ndarray) -> dict:
+def count(
+    flags: dict[str, np.ndarray], kept: np.ndarray, quarantined: np.ndarray, replaced: np.ndarray
+) -> dict:
     read_rows = len(kept)
     counts = {
         "read": read_rows,
         "filtered": int((~kept).sum()),
-        "filtered_test": int(flags["_test"].sum()),
-        "filtered_duplicate": int(flags["_duplicate"].sum()),
         "quarantined": int((kept & quarantined).sum()),
-        "written": int((kept & ~quarantined).sum()),
+        "superseded": int(replaced.sum()),
+        "written": int((kept & ~quarantined & ~replaced).sum()),
         "reasons": {},
         "warnings": {},
         "failures": {},
@@ -155,7 +169,8 @@ def count(flags: dict[str, np.ndarray], kept: np.ndarray, quarantined: np.ndarra
     counts["warnings"] = {"COUNTRY_MISSING": warn} if warn else {}
     fail = int((kept & flags["_f_AMOUNT_IMPLAUSIBLE"]).sum())
     counts["failures"] = {"AMOUNT_IMPLAUSIBLE": fail} if fail else {}
-    if counts["read"] != counts["written"] + counts["quarantined"] + counts["filtered"]:
+    accounted = ("written", "superseded", "quarantined", "filtered")
+    if counts["read"] != sum(counts[key] for key in accounted):
         raise RuntimeError(f"counts do not add up: {counts}")
     return counts
 
@@ -170,25 +185,21 @@ def reason_lists(broken: np.ndarray, codes: list[str]) -> pa.Array:
     )
 
 
-def write_dataset(valid: pd.DataFrame, path: Path, writer: str) -> None:
-    """Hive-partitioned by order_date (order_date=YYYY-MM-DD/...), zstd.
+def write_dataset(valid: pd.DataFrame, path: Path) -> None:
+    """A Delta Lake table partitioned by order_date, zstd, written in one commit.
 
-    `to_parquet(partition_cols=...)` is pandas' own way; `write_dataset` hands the Arrow
-    columns to pyarrow's dataset writer directly, with every thread and no ordering cost.
-    """
-    if writer == "to_parquet":
-        valid.to_parquet(path, partition_cols=["order_date"], compression="zstd")
-        return
-    ds.write_dataset(
-        pa.Table.from_pandas(valid, preserve_index=False),
+    pandas has no Delta writer of its own: the pyarrow-backed columns go to delta-rs as one
+    Arrow table, without a copy."""
+    write_deltalake(
         path,
-        format="parquet",
-        partitioning=ds.partitioning(pa.schema([("order_date", pa.date32())]), flavor="hive"),
-        file_options=ds.ParquetFileFormat().make_write_options(compression="zstd"),
+        pa.Table.from_pandas(valid, preserve_index=False),
+        partition_by=["order_date"],
+        mode="overwrite",
+        writer_properties=WriterProperties(compression="ZSTD"),
     )
 
 
-def run(sources: list[str], out: Path, writer: str) -> tuple[dict, int]:
+def run(sources: list[str], out: Path) -> tuple[dict, int]:
     timings = {}
     started = time.perf_counter()
     frame, mismatch = read(sources)
@@ -197,13 +208,14 @@ def run(sources: list[str], out: Path, writer: str) -> tuple[dict, int]:
     mark = time.perf_counter()
     frame, flags = flag(frame)
     flags |= {f"_mismatch_{c}": mismatch[c] for c in CAST_COLUMNS}
-    kept = ~(flags["_test"] | flags["_duplicate"])
+    kept = ~flags["_test"]
     reasons = reason_codes()
     quarantined = np.logical_or.reduce([flags[f] for f in reasons])
+    replaced = superseded(frame["order_id"], kept & ~quarantined)
     timings["flag_s"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
-    counts = count(flags, kept, quarantined)
+    counts = count(flags, kept, quarantined, replaced)
     timings["count_s"] = time.perf_counter() - mark
     if counts["failures"]:  # a `fail` rule fired: stop before writing anything
         return counts | {"status": "failed", "timings": timings}, EXIT_FAIL_RULE
@@ -223,8 +235,8 @@ def run(sources: list[str], out: Path, writer: str) -> tuple[dict, int]:
     timings["write_quarantine_s"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
-    valid = frame.loc[kept & ~quarantined, OUTPUT_COLUMNS]
-    write_dataset(valid, out / "dataset", writer)
+    valid = frame.loc[kept & ~quarantined & ~replaced, OUTPUT_COLUMNS]
+    write_dataset(valid, out / "dataset")
     timings["write_dataset_s"] = time.perf_counter() - mark
     timings["total_s"] = time.perf_counter() - started
     timings = {k: round(v, 3) for k, v in timings.items()}
@@ -235,15 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", nargs="+", required=True, help="Parquet file(s), or CSVs")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
-    parser.add_argument(
-        "--writer",
-        choices=["write_dataset", "to_parquet"],
-        # Measured on 10M rows, pandas 3.1, 2 busy cores: the dataset writer was faster.
-        default="write_dataset",
-        help="pyarrow.dataset.write_dataset or DataFrame.to_parquet(partition_cols=...)",
-    )
     args = parser.parse_args(argv)
-    result, status = run(args.source, args.out, args.writer)
+    result, status = run(args.source, args.out)
     print(json.dumps({"engine": "pandas", "pandas": pd.__version__, **result}))
     return status
 

@@ -1,21 +1,33 @@
 # /// script
 # requires-python = ">=3.11"
-# dependencies = ["pyspark>=4.0,<5"]
+# dependencies = ["pyspark>=4.0,<5", "deltalake>=1.6,<2"]
 # ///
 """Hand-written PySpark baseline: the orders job a rendered spark pipeline is measured against.
 
 It does exactly the pipeline's work, the way a competent engineer would write it in one
 script on one machine (`local[*]`): one plan (read, cast, normalise, derive, flag test orders,
-duplicates and rule failures), cached once, one aggregation for every count, then two
-writes. Rows are flagged rather than filtered so that one pass yields every count. Session
-settings are the pipeline's defaults (UTC, 2 GiB driver, 2 shuffle partitions per core,
-microsecond Parquet timestamps, zstd), so both sides start the same JVM.
+rule failures and superseded copies), cached once, one aggregation for every count, then
+two writes. Rows are flagged rather than filtered so that one pass yields every count.
+Session settings are the pipeline's defaults (UTC, 2 GiB driver, 2 shuffle partitions per
+core, microsecond Parquet timestamps, zstd), so both sides start the same JVM.
+
+One row per order_id, by the pipeline's rule (`semantics/merge.py`): among the VALID rows
+only, the copy last in source order (source file, in name order, then record) wins; the
+others are counted as `superseded`. Test orders are `filtered`; invalid rows are
+`quarantined` whatever their key. (The benchmark's source names no date, so there is no
+source partition to rank by.)
 
     python benchmarks/baseline_spark.py --source orders.parquet --out OUT_DIR
 
-writes OUT_DIR/dataset/order_date=YYYY-MM-DD/*.parquet (valid rows, zstd) and
-OUT_DIR/quarantine/*.parquet (quarantined rows with their reason codes), and prints one
-JSON line with the counts. Exit status 3 means a `fail` rule fired: nothing was written.
+writes OUT_DIR/dataset/ (a Delta Lake table of the written rows, partitioned by order_date,
+zstd) and OUT_DIR/quarantine/*.parquet (quarantined rows with their reason codes), and
+prints one JSON line with the counts. OUT_DIR/dataset must not exist yet. Exit status 3
+means a `fail` rule fired: nothing was written.
+
+The Delta table: Spark's own Delta writer needs the delta-spark JARs, which the pipeline
+does without, so Spark writes the rows as hive-partitioned Parquet with its own writer and
+delta-rs `convert_to_deltalake` adds the Delta log over those files (it reads their footers;
+the rows are written once, by Spark).
 
 CSV sources (all columns read as text, then cast; unparseable values are flagged
 TYPE_MISMATCH:<column>) are accepted too, so the bundled sample's counts can be cross-checked.
@@ -31,6 +43,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from deltalake import Field, Schema, convert_to_deltalake
+from deltalake.schema import PrimitiveType
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -94,9 +108,10 @@ def session() -> SparkSession:
 
 
 def scan(spark: SparkSession, sources: list[str]) -> DataFrame:
-    """Typed columns, one `_mismatch_<column>` flag per cast column, and source order."""
+    """Typed columns, one `_mismatch_<column>` flag per cast column, and source order (files
+    in name order, then records: the order in which later copies of a key win)."""
     frames = []
-    for index, source in enumerate(sources):
+    for index, source in enumerate(sorted(sources)):
         if source.endswith(".csv"):
             schema = ", ".join(f"{name} string" for name in SOURCE_COLUMNS)
             # For the sample cross-check: a small CSV is one split, read in row order.
@@ -144,11 +159,6 @@ def plan(frame: DataFrame) -> DataFrame:
         }
     )
     is_test = F.col("status").eqNullSafe("test")  # a null status is not a test order
-    # Keep the first row per order_id in source order among the non-test rows; rows
-    # without an order_id are never duplicates (they are quarantined instead).
-    candidate_id = F.when(~is_test, F.col("order_id"))
-    first_seen = Window.partitionBy(candidate_id).orderBy("_file", "_row")
-    is_duplicate = candidate_id.isNotNull() & (F.row_number().over(first_seen) > 1)
     rates = F.create_map(*(F.lit(v) for pair in RATES_TO_EUR.items() for v in pair))
     # Half to even on the scaled double, like polars' round(2) (Spark's round is half-up).
     amount_eur = F.rint(F.col("amount") * rates[F.col("currency")] * 100.0) / 100.0
@@ -157,7 +167,6 @@ def plan(frame: DataFrame) -> DataFrame:
             "order_date": F.to_date("ordered_at"),
             "amount_eur": amount_eur,
             "_test": is_test,
-            "_duplicate": is_duplicate,
             **{f"_q_{code}": rule for code, rule in quarantine_rules().items()},
             **{f"_w_{code}": rule for code, rule in warn_rules().items()},
             **{f"_f_{code}": rule for code, rule in fail_rules().items()},
@@ -167,8 +176,17 @@ def plan(frame: DataFrame) -> DataFrame:
     quarantined = F.lit(False)
     for flag in reasons:
         quarantined = quarantined | F.col(flag)
+    kept = ~F.col("_test")
+    # One row per order_id among the valid rows: the last in source order wins. An invalid
+    # row never replaces a valid one (it is quarantined instead), so rank valid ids only.
+    valid_id = F.when(kept & ~quarantined, F.col("order_id"))
+    later_first = Window.partitionBy(valid_id).orderBy(F.desc("_file"), F.desc("_row"))
     return flagged.withColumns(
-        {"_kept": ~(F.col("_test") | F.col("_duplicate")), "_quarantined": quarantined}
+        {
+            "_kept": kept,
+            "_quarantined": quarantined,
+            "_superseded": valid_id.isNotNull() & (F.row_number().over(later_first) > 1),
+        }
     )
 
 
@@ -186,10 +204,10 @@ def count(flagged: DataFrame) -> dict:
 
     row = flagged.select(
         F.count(F.lit(1)).alias("read"),
-        total(F.col("_test"), "filtered_test"),
-        total(F.col("_duplicate"), "filtered_duplicate"),
+        total(F.col("_test"), "filtered"),
         total(kept & F.col("_quarantined"), "quarantined"),
-        total(kept & ~F.col("_quarantined"), "written"),
+        total(F.col("_superseded"), "superseded"),
+        total(kept & ~F.col("_quarantined") & ~F.col("_superseded"), "written"),
         *(total(kept & F.col(flag), code) for flag, code in reason_codes().items()),
         *(total(kept & F.col(f"_w_{code}"), f"warn:{code}") for code in warn_rules()),
         *(total(kept & F.col(f"_f_{code}"), f"fail:{code}") for code in fail_rules()),
@@ -197,16 +215,16 @@ def count(flagged: DataFrame) -> dict:
     value = {key: int(row[key] or 0) for key in row.asDict()}
     counts = {
         "read": value["read"],
-        "filtered": value["filtered_test"] + value["filtered_duplicate"],
-        "filtered_test": value["filtered_test"],
-        "filtered_duplicate": value["filtered_duplicate"],
+        "filtered": value["filtered"],
         "quarantined": value["quarantined"],
+        "superseded": value["superseded"],
         "written": value["written"],
         "reasons": {c: value[c] for c in sorted(reason_codes().values()) if value[c]},
         "warnings": {c: value[f"warn:{c}"] for c in warn_rules() if value[f"warn:{c}"]},
         "failures": {c: value[f"fail:{c}"] for c in fail_rules() if value[f"fail:{c}"]},
     }
-    if counts["read"] != counts["written"] + counts["quarantined"] + counts["filtered"]:
+    accounted = ("written", "superseded", "quarantined", "filtered")
+    if counts["read"] != sum(counts[key] for key in accounted):
         raise RuntimeError(f"counts do not add up: {counts}")
     return counts
 
@@ -232,10 +250,17 @@ def run(spark: SparkSession, sources: list[str], out: Path) -> tuple[dict, int]:
     timings["write_quarantine_s"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
-    valid = flagged.where(kept & ~F.col("_quarantined")).select(OUTPUT_COLUMNS)
+    written = kept & ~F.col("_quarantined") & ~F.col("_superseded")
+    valid = flagged.where(written).select(OUTPUT_COLUMNS)
     # One file per partition rather than one per task and partition.
     valid.repartition("order_date").write.partitionBy("order_date").parquet(
         str(out / "dataset"), compression="zstd"
+    )
+    # The Delta log over the files Spark wrote (it skips _SUCCESS and the .crc files).
+    convert_to_deltalake(
+        out / "dataset",
+        partition_by=Schema([Field("order_date", PrimitiveType("date"))]),
+        partition_strategy="hive",
     )
     timings["write_dataset_s"] = time.perf_counter() - mark
     timings["total_s"] = time.perf_counter() - started

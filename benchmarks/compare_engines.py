@@ -3,6 +3,7 @@
 # dependencies = [
 #     "copier>=9.19",
 #     "copier-template-extensions>=0.3.4",
+#     "deltalake>=1.6,<2",
 #     "polars>=1.30",
 #     "psutil>=6.0",
 # ]
@@ -17,8 +18,9 @@ they run on the same machine at the same time: every round runs each engine once
 rotating order, on the dataset run_benchmark.py generates. It reuses that harness's render,
 sync, dataset and measurement code, prints each engine's min/median wall time, rows/s and
 peak RSS, and each engine's median relative to the first one's (issue 4 asks for the Polars
-pipeline to be at least 2x faster than the pandas pipeline). Exit status 1 when a run fails
-or the engines' counts differ.
+pipeline to be at least 2x faster than the pandas pipeline). `--template REPO` renders
+another checkout (e.g. a git worktree of an earlier commit) instead of the working tree.
+Exit status 1 when a run fails or the engines' counts differ.
 """
 
 from __future__ import annotations
@@ -42,20 +44,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--copier", help="copier command line (default: this interpreter's)")
     parser.add_argument("--workdir", type=Path, default=harness.DEFAULT_WORKDIR)
+    parser.add_argument(
+        "--template", type=Path, default=harness.REPO, help="the checkout to render"
+    )
     args = parser.parse_args(argv)
 
+    repo = harness.template_repo(args.template)
     workdir = args.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     source = harness.dataset(workdir, args.rows, args.seed)
     sides = {}
     for engine in args.engines:
-        project = harness.render_pipeline(workdir, harness.copier_command(args.copier), engine)
+        project = harness.render_pipeline(
+            workdir, harness.copier_command(args.copier), engine, repo=repo
+        )
         sides[engine] = harness.Sides(
             python=harness.uv_sync(project),
             engine=engine,
             source=source,
             pipeline_project=project,
-            runs_root=workdir / "compare" / engine,
+            runs_root=workdir / f"compare{harness.tree_label(repo)}" / engine,
         )
 
     walls: dict[str, list[float]] = {engine: [] for engine in args.engines}

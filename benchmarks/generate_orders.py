@@ -43,7 +43,7 @@ HOME_COUNTRY = {"USD": "US", "GBP": "GB", "SEK": "SE", "CHF": "CH"}
 STATUSES = ["placed", "paid", "shipped", "delivered", "cancelled", "returned"]
 STATUS_WEIGHTS = [0.08, 0.12, 0.20, 0.50, 0.06, 0.04]
 # A re-sent order (duplicate order_id) carries a later lifecycle status than the first copy,
-# so "keep the first row" and "keep any row" give visibly different outputs.
+# so "keep the later copy", "keep the first" and "keep any" give visibly different outputs.
 NEXT_STATUS = {
     "placed": "paid",
     "paid": "shipped",
@@ -96,7 +96,7 @@ DEFECTS = [
         False,
         "quarantine CUSTOMER_ID_MISSING + AMOUNT_NEGATIVE",
     ),
-    Defect("duplicate", 1.5, False, "filtered: a later copy of an earlier order_id"),
+    Defect("duplicate", 1.5, False, "superseded: a later copy of an earlier order_id wins"),
     Defect("test_order", 1.0, False, "filtered: status test (any case, padded)"),
     Defect("country_missing", 1.5, False, "written, warning COUNTRY_MISSING"),
     Defect("status_missing", 0.5, False, "written: a null status is not a test order"),
@@ -370,22 +370,40 @@ def _parse_timestamp(text: str | None) -> tuple[dt.datetime | None, bool]:
         return None, True
 
 
+_FILE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _source_partition(path: Path) -> dt.date | None:
+    """The date a sample file's name holds (`orders-{date}.csv`), as the pipeline reads it."""
+    found = _FILE_DATE.search(path.name)
+    return dt.date.fromisoformat(found.group()) if found else None
+
+
+def _rank(path: Path, row: int) -> tuple[bool, dt.date, str, int]:
+    """Where a row ranks among the copies of its order_id (the template's
+    `semantics/merge.py`): the last one wins. Source partition (none first), file name,
+    record number."""
+    partition = _source_partition(path)
+    return (partition is not None, partition or dt.date.min, path.name, row)
+
+
 def expected_counts(paths: list[Path]) -> dict:
-    """The pipeline's counts for these CSV files read in this order, in plain Python.
+    """The pipeline's counts for these CSV files read in one run, in plain Python.
 
     Deliberately independent of polars: the csv module, one loop, the steps in contract order
-    (cast, normalise, filter test orders, keep the first row per order_id, rules).
+    (cast, normalise, filter test orders, rules), then one row per order_id among the valid
+    rows: the copy ranked last (`_rank`) is written, the others are superseded.
     """
     read = 0
-    filtered_test = filtered_duplicate = quarantined = written = 0
+    filtered_test = quarantined = 0
     reasons: Counter[str] = Counter()
     warnings: Counter[str] = Counter()
-    written_by_date: Counter[str] = Counter()
     currency_null = 0  # part of CURRENCY_UNSUPPORTED: a rule set may code them apart
-    seen: set[str] = set()
+    valid = 0
+    kept: dict[str, tuple[tuple[bool, dt.date, str, int], dt.date]] = {}  # id -> rank, date
     for path in paths:
         with path.open(newline="", encoding="utf-8") as handle:
-            for raw in csv.DictReader(handle):
+            for row_number, raw in enumerate(csv.DictReader(handle), start=1):
                 read += 1
                 row = {k: (v if v != "" else None) for k, v in raw.items()}
                 row_reasons = []
@@ -402,11 +420,6 @@ def expected_counts(paths: list[Path]) -> dict:
                     filtered_test += 1
                     continue
                 order_id = row["order_id"]
-                if order_id is not None:
-                    if order_id in seen:
-                        filtered_duplicate += 1
-                        continue
-                    seen.add(order_id)
                 if amount is not None and amount > 1_000_000:
                     raise SystemExit(f"{path}: AMOUNT_IMPLAUSIBLE would fail the run")
                 checks = [
@@ -424,23 +437,25 @@ def expected_counts(paths: list[Path]) -> dict:
                 if row_reasons:
                     quarantined += 1
                     reasons.update(row_reasons)
-                else:
-                    written += 1
-                    assert ordered_at is not None
-                    written_by_date[ordered_at.date().isoformat()] += 1
+                    continue
+                assert order_id is not None and ordered_at is not None
+                valid += 1
+                rank = _rank(path, row_number)
+                if order_id not in kept or kept[order_id][0] < rank:
+                    kept[order_id] = (rank, ordered_at.date())
+    written_by_date = Counter(day.isoformat() for _, day in kept.values())
     counts = {
         "read": read,
-        "filtered": filtered_test + filtered_duplicate,
-        "filtered_test": filtered_test,
-        "filtered_duplicate": filtered_duplicate,
+        "filtered": filtered_test,
+        "superseded": valid - len(kept),
         "quarantined": quarantined,
-        "written": written,
+        "written": len(kept),
         "reasons": dict(sorted(reasons.items())),
         "warnings": dict(sorted(warnings.items())),
         "written_by_order_date": dict(sorted(written_by_date.items())),
         "currency_unsupported_of_which_null": currency_null,
     }
-    assert read == written + quarantined + counts["filtered"]
+    assert read == len(kept) + counts["superseded"] + quarantined + filtered_test
     return counts
 
 

@@ -3,6 +3,7 @@
 # dependencies = [
 #     "copier>=9.19",
 #     "copier-template-extensions>=0.3.4",
+#     "deltalake>=1.6,<2",
 #     "polars>=1.30",
 #     "psutil>=6.0",
 # ]
@@ -22,9 +23,10 @@ rows as a DataFrame costs), sets the limit to in-memory size / F (default F = 3)
    the child between fork and exec). Why not a cgroup: see LIMIT_MECHANISM below.
 
 It checks the constrained run succeeded and wrote exactly what the unconstrained run wrote
-(the four counts, the per-code counts, every output file byte for byte or else every row
-partition by partition, and the quarantined rows without their run id), and prints the
-limit, the dataset sizes, each run's execution path, wall time and peak RSS.
+(the counts, the per-code counts, every row partition by partition: a Delta table's rows,
+read through its log, or the snapshot destination's files byte for byte or else row by row;
+and the quarantined rows without their run id), and prints the limit, the dataset sizes,
+each run's execution path, wall time and peak RSS.
 
 --source GLOB runs on existing Parquet files instead of the cached dataset, and
 --reuse-unconstrained DIR takes the unconstrained run from DIR (an `out` folder of an
@@ -49,6 +51,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+from deltalake import DeltaTable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run_benchmark as harness  # the sibling script: render, sync, dataset
@@ -195,8 +198,49 @@ def earlier_run(name: str, out: Path) -> Outcome:
 
 
 def output_files(outcome: Outcome) -> dict[str, Path]:
+    """The snapshot destination's files (trees before issue 13), by path in the snapshot."""
     current = outcome.out_dir / "destination" / "current"
     return {str(path.relative_to(current)): path for path in sorted(current.rglob("*.parquet"))}
+
+
+def compare_tables(free: Path, limited: Path) -> list[str]:
+    """Two Delta tables' rows, one order_date partition at a time (file names are random,
+    and the whole table need not fit in the harness's memory)."""
+    days_a, days_b = (
+        {p["order_date"] for p in DeltaTable(str(t)).partitions()} for t in (free, limited)
+    )
+    if days_a != days_b:
+        return [f"partitions differ: {sorted(days_a ^ days_b)[:5]}"]
+    problems = []
+    for day in sorted(days_a):
+        left, right = (
+            pl.scan_delta(str(table))
+            .filter(pl.col("order_date") == pl.lit(day).str.to_date())
+            .sort("order_id")
+            .collect()
+            for table in (free, limited)
+        )
+        if not left.equals(right):
+            problems.append(f"rows differ in order_date={day}")
+    return problems
+
+
+def compare_written(free: Outcome, limited: Outcome) -> list[str]:
+    """The written rows of both runs, whichever layout the destination has."""
+    tables = [o.out_dir / "destination" for o in (free, limited)]
+    if all(harness.layout(table) == "delta" for table in tables):
+        return compare_tables(*tables)
+    problems = []
+    files_a, files_b = output_files(free), output_files(limited)
+    if sorted(files_a) != sorted(files_b):
+        return [f"written files differ: {sorted(set(files_a) ^ set(files_b))[:5]}"]
+    for name, path in files_a.items():
+        if path.read_bytes() == files_b[name].read_bytes():
+            continue
+        # Not the same bytes: compare the rows themselves, one file at a time.
+        if not pl.read_parquet(path).equals(pl.read_parquet(files_b[name])):
+            problems.append(f"rows differ in {name}")
+    return problems
 
 
 def compare(free: Outcome, limited: Outcome) -> list[str]:
@@ -206,16 +250,7 @@ def compare(free: Outcome, limited: Outcome) -> list[str]:
     for key in ("counts", "violations"):
         if a.get(key) != b.get(key):
             problems.append(f"{key} differ: {a.get(key)} vs {b.get(key)}")
-    files_a, files_b = output_files(free), output_files(limited)
-    if sorted(files_a) != sorted(files_b):
-        problems.append(f"written files differ: {sorted(set(files_a) ^ set(files_b))[:5]}")
-    else:
-        for name, path in files_a.items():
-            if path.read_bytes() == files_b[name].read_bytes():
-                continue
-            # Not the same bytes: compare the rows themselves, one file at a time.
-            if not pl.read_parquet(path).equals(pl.read_parquet(files_b[name])):
-                problems.append(f"rows differ in {name}")
+    problems += compare_written(free, limited)
     if a.get("quarantine") or b.get("quarantine"):
         left, right = (pl.read_parquet(str(r.get("quarantine"))).drop("_run_id") for r in (a, b))
         if not left.equals(right):

@@ -3,6 +3,7 @@
 # dependencies = [
 #     "copier>=9.19",
 #     "copier-template-extensions>=0.3.4",
+#     "deltalake>=1.6,<2",
 #     "polars>=1.30",
 #     "psutil>=6.0",
 # ]

@@ -77,9 +77,9 @@ def canonical(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def written_rows(project: RenderedProject, report: dict[str, Any]) -> pl.DataFrame:
-    """The committed dataset readers see, with the hive partition column."""
-    current = project.root / report["output"]
-    return canonical(pl.read_parquet(current, hive_partitioning=True))
+    """The committed Delta table readers see, read through its log."""
+    table = project.root / report["output"]
+    return canonical(pl.read_delta(str(table)))
 
 
 def quarantined_rows(project: RenderedProject, report: dict[str, Any]) -> pl.DataFrame:

@@ -555,7 +555,7 @@ def test_the_hook_adds_the_chosen_destinations_context() -> None:
         _copier_phase="render",
         **{**VALID_ANSWERS, "destination": "local"},
     )
-    assert rendered == "local_dataset"
+    assert rendered == "local_table"
 
 
 # ---------------------------------------------------------------------------------------

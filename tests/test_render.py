@@ -92,6 +92,7 @@ DEFAULT_PATHS = sorted(
         "src/orders_pipeline/sinks/configuration.py",
         "src/orders_pipeline/sinks/partitioned_loader.py",
         "src/orders_pipeline/sinks/quarantine_file.py",
+        "src/orders_pipeline/sinks/staged_files.py",
         "src/orders_pipeline/sinks/store.py",
         "src/orders_pipeline/sources/__init__.py",
         "src/orders_pipeline/sources/configuration.py",
@@ -105,6 +106,8 @@ DEFAULT_PATHS = sorted(
         "src/orders_pipeline/validation/rules.py",
         "tests/__init__.py",
         "tests/conftest.py",
+        "tests/test_arrival_order.py",
+        "tests/test_one_row_per_key.py",
         "tests/destination_support.py",
         "tests/otlp_receiver.py",
         "tests/sample_expectations.py",
@@ -115,6 +118,7 @@ DEFAULT_PATHS = sorted(
         "tests/test_deploy_manifests.py",
         "tests/test_incremental_merge.py",
         "tests/test_kill.py",
+        "tests/test_manifest_fallback.py",
         "tests/test_partitions.py",
         "tests/test_progress.py",
         "tests/test_rules.py",
@@ -181,13 +185,20 @@ S3_SHARED_PATHS = ["src/orders_pipeline/s3_client.py", "tests/s3_server.py"]
 # And what a PostgreSQL source and destination share: the server settings, connection and
 # error classes, and the tests' throwaway cluster.
 POSTGRES_SHARED_PATHS = ["src/orders_pipeline/postgres_connection.py", "tests/postgres_server.py"]
+# What both Delta Lake destinations share: the table's commit, and how tests read it back.
+DELTA_SHARED_PATHS = [
+    "docs/destination.md",
+    "src/orders_pipeline/sinks/delta_table.py",
+    "tests/delta_support.py",
+    "tests/test_concurrent_readers.py",
+]
 DESTINATION_PATHS: dict[str, list[str]] = {
-    "local": ["src/orders_pipeline/sinks/local_dataset.py"],
+    "local": [*DELTA_SHARED_PATHS, "src/orders_pipeline/sinks/local_table.py"],
     "s3": [
         *SERVER_DESTINATION_PATHS,
         *S3_SHARED_PATHS,
-        "src/orders_pipeline/sinks/s3_dataset.py",
-        "src/orders_pipeline/sinks/s3_lease.py",
+        *DELTA_SHARED_PATHS,
+        "src/orders_pipeline/sinks/s3_table.py",
         "tests/test_s3_destination.py",
     ],
     "postgres": [

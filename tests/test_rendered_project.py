@@ -90,10 +90,13 @@ def run_json(project: RenderedProject, *command: str) -> dict[str, Any]:
 
 
 def assert_counts_conserved(payload: dict[str, Any]) -> None:
-    """A successful run whose counts satisfy read = written + quarantined + filtered."""
+    """A successful run whose counts satisfy
+    read = written + superseded + quarantined + filtered."""
     assert payload["status"] == "succeeded", payload
     counts = payload["counts"]
-    assert counts["read"] == counts["written"] + counts["quarantined"] + counts["filtered"]
+    assert counts["read"] == (
+        counts["written"] + counts["superseded"] + counts["quarantined"] + counts["filtered"]
+    )
     assert counts["quarantined"] > 0, "the bundled sample must exercise the quarantine"
     assert counts["written"] > 0
 

@@ -19,7 +19,7 @@ class SampleExpectations:
 
 
 EXPECTED = SampleExpectations(
-    counts={"read": 3000, "written": 2713, "quarantined": 229, "filtered": 58},
+    counts={"read": 3000, "written": 2713, "superseded": 34, "quarantined": 229, "filtered": 24},
     violations={
         "ORDER_ID_MISSING": 30,
         "CUSTOMER_ID_MISSING": 32,

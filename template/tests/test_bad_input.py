@@ -55,7 +55,13 @@ def test_records_that_are_not_rows_and_values_that_are_not_values_are_quarantine
 
     assert result.returncode == 0, result.stderr  # one NaN never stops a run
     report = result.json()
-    assert report["counts"] == {"read": 6, "written": 1, "quarantined": 5, "filtered": 0}
+    assert report["counts"] == {
+        "read": 6,
+        "written": 1,
+        "superseded": 0,
+        "quarantined": 5,
+        "filtered": 0,
+    }
     assert report["violations"]["RAGGED_RECORD"] == 2
     quarantine = quarantined_by_row(report)
     assert sorted(quarantine) == [2, 3, 4, 5, 6]
@@ -85,7 +91,13 @@ def test_broken_json_lines_and_bytes_that_are_not_utf8_are_quarantined_not_fatal
 
     assert result.returncode == 0, result.stderr
     report = result.json()
-    assert report["counts"] == {"read": 4, "written": 1, "quarantined": 3, "filtered": 0}
+    assert report["counts"] == {
+        "read": 4,
+        "written": 1,
+        "superseded": 0,
+        "quarantined": 3,
+        "filtered": 0,
+    }
     quarantine = quarantined_by_row(report)  # a JSON Lines record's row is its line
     assert {row: record["_reasons"] for row, record in quarantine.items()} == {
         2: ["MALFORMED_JSON"],
@@ -143,7 +155,13 @@ def test_an_empty_input_succeeds_and_leaves_the_target_unchanged(workspace: Work
     result = run_cli("run", "--json", env=workspace.env(empty))
 
     assert result.returncode == 0, result.stderr
-    assert result.json()["counts"] == {"read": 0, "written": 0, "quarantined": 0, "filtered": 0}
+    assert result.json()["counts"] == {
+        "read": 0,
+        "written": 0,
+        "superseded": 0,
+        "quarantined": 0,
+        "filtered": 0,
+    }
     assert workspace.output_files() == before
     if not workspace.origin.keeps_state:
         assert workspace.target.commit_marker() == marker_before
@@ -213,7 +231,13 @@ def test_json_lines_and_parquet_inputs_read_like_csv(workspace: Workspace) -> No
 
     assert result.returncode == 0, result.stderr
     report = result.json()
-    assert report["counts"] == {"read": 4, "written": 2, "quarantined": 2, "filtered": 0}
+    assert report["counts"] == {
+        "read": 4,
+        "written": 2,
+        "superseded": 0,
+        "quarantined": 2,
+        "filtered": 0,
+    }
     assert workspace.output_frame()["order_id"].to_list() == ["O-1", "O-3"]
     quarantine = pl.read_parquet(report["quarantine"]).sort("_source_file")
     assert quarantine["_raw:amount"].to_list() == ["oops", "NaN"]

@@ -12,13 +12,6 @@ from .sample_expectations import EXPECTED
 
 # From data/sample/README.md, "one file per run": written rows per file and order_date.
 WRITTEN_PER_FILE = {"2026-10-01": 908, "2026-10-02": 912, "2026-10-03": 911}
-WRITTEN_PER_DATE_AFTER_BACKFILL = {
-    "2026-09-29": 68 + 1 + 1,
-    "2026-09-30": 64 + 65 + 1,
-    "2026-10-01": 776 + 72 + 60,
-    "2026-10-02": 774 + 67,
-    "2026-10-03": 782,
-}
 
 
 def rows_per_date(workspace: Workspace) -> dict[str, int]:
@@ -49,11 +42,9 @@ def test_a_backfill_runs_every_partition_and_keeps_late_arrivals(workspace: Work
     assert [run["counts"]["written"] for run in report["partitions"]] == list(
         WRITTEN_PER_FILE.values()
     )
-    # A destination that merges on the key (PostgreSQL) keeps one row per order: a re-sent
-    # order replaces its earlier copy, so a backfill ends with what one full run writes.
-    merged = workspace.target.one_row_per_key
-    expected = EXPECTED.written_per_date if merged else WRITTEN_PER_DATE_AFTER_BACKFILL
-    assert rows_per_date(workspace) == expected
+    # Every destination merges on the key: a re-sent order replaces its earlier copy, so a
+    # backfill ends with what one full run writes.
+    assert rows_per_date(workspace) == EXPECTED.written_per_date
 
 
 def test_rerunning_a_partition_after_a_backfill_changes_nothing(workspace: Workspace) -> None:
@@ -61,12 +52,16 @@ def test_rerunning_a_partition_after_a_backfill_changes_nothing(workspace: Works
     assert run_cli(*backfill, env=workspace.env()).returncode == 0
     after_backfill = workspace.output_files()
 
+    version = workspace.target.commit_marker()
+
     rerun = run_cli("run", "--partition", "2026-10-01", "--json", env=workspace.env())
     assert rerun.returncode == 0, rerun.stderr
     assert workspace.output_files() == after_backfill
+    assert workspace.target.commit_marker() == version  # nothing changed: nothing committed
 
     assert run_cli(*backfill, env=workspace.env()).returncode == 0
     assert workspace.output_files() == after_backfill
+    assert workspace.target.commit_marker() == version
 
 
 @pytest.mark.source_files

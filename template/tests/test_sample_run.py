@@ -1,4 +1,5 @@
-"""End to end on the bundled sample: exact counts, the conservation law, idempotent reruns."""
+"""End to end on the bundled sample: exact counts, the conservation law, reruns that change
+nothing."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ def test_the_sample_run_reports_exact_counts_that_balance(workspace: Workspace) 
     counts = report["counts"]
     assert report["status"] == "succeeded"
     assert counts == EXPECTED.counts
-    assert counts["read"] == counts["written"] + counts["quarantined"] + counts["filtered"]
+    assert counts["read"] == (
+        counts["written"] + counts["superseded"] + counts["quarantined"] + counts["filtered"]
+    )
     assert counts["quarantined"] > 0
     assert report["output"] == workspace.target.location
     assert report["violations"] == EXPECTED.violations
@@ -42,22 +45,25 @@ def test_the_manifest_matches_the_output_and_the_quarantine(workspace: Workspace
     assert (quarantine["_source_row"] >= 1).all()
 
 
-def test_a_second_run_produces_byte_identical_output(workspace: Workspace) -> None:
+def test_a_second_run_of_the_same_input_commits_nothing(workspace: Workspace) -> None:
     first = run_cli("run", "--json", env=workspace.env())
     files_after_first = workspace.output_files()
+    version = workspace.target.commit_marker()
     second = run_cli("run", "--json", env=workspace.env())
 
     assert first.returncode == second.returncode == 0
     assert first.json()["run_id"] != second.json()["run_id"]
     assert files_after_first
     assert workspace.output_files() == files_after_first
+    assert workspace.target.commit_marker() == version
 
 
 def test_the_human_summary_names_counts_and_locations(workspace: Workspace) -> None:
     result = run_cli("run", env=workspace.env())
 
     assert result.returncode == 0, result.stderr
-    for label in ("read", "written", "quarantined", "filtered", "duration", "output:"):
+    labels = ("read", "written", "superseded", "quarantined", "filtered", "duration", "output:")
+    for label in labels:
         assert label in result.stdout
     assert f"{EXPECTED.counts['read']:,}" in result.stdout
     assert workspace.target.location in result.stdout

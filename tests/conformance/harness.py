@@ -38,12 +38,11 @@ def run_one(package: str, run: dict[str, Any]) -> dict[str, Any]:
     runs_dir, spool = workdir / "runs", workdir / "spool"
     spool.mkdir(parents=True, exist_ok=True)
     contract = modules.contract(run["contract"])
-    replaces = modules.store.Replacement()
-    dataset = modules.destination.open_destination(
+    destination = modules.destination.open_destination(
         modules.destination_settings(path=workdir / "output"),
-        key=contract.key,
+        contract=contract,
         runs_dir=runs_dir,
-        replaces=replaces,
+        replaces=modules.store.Replacement(),
     )
     pipeline = modules.engine.assemble_pipeline(
         modules.engine_settings(),
@@ -54,8 +53,7 @@ def run_one(package: str, run: dict[str, Any]) -> dict[str, Any]:
         contract=contract,
         transform=modules.transform(run["transform"]),
         rules=modules.rules(run["rules"]),
-        dataset=dataset,
-        replaces=replaces,
+        destination=destination,
         runs_dir=runs_dir,
         spool=spool,
     )
@@ -94,7 +92,7 @@ class _Modules:
         self.build_info = build
         self.engine = module(f"engines.{engine_name}_engine")
         self.engine_settings = module("engines.configuration").EngineSettings
-        self.destination = module("sinks.local_dataset")
+        self.destination = module("sinks.local_table")
         self.destination_settings = module("sinks.configuration").DestinationSettings
         self.store = module("sinks.store")
         self.selection = module("sources.selection")

@@ -6,6 +6,7 @@ retry; configuration and data-contract errors fail the same way every time.
 
 from __future__ import annotations
 
+import errno
 from enum import IntEnum
 
 
@@ -47,3 +48,17 @@ class TransientError(PipelineError):
     exit_code = ExitCode.TRANSIENT
     error_class = "transient"
     retryable = True
+
+
+def file_error(error: OSError, path: object, what: str) -> PipelineError:
+    """The class of a failed file operation on `path` (`what`: the folder's role, e.g.
+    "the runs folder (runs_dir)"): a full disk is worth a retry once space is freed; a
+    read-only mount or denied access is configuration; anything else is transient I/O."""
+    reason = error.strerror or type(error).__name__
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return TransientError(f"{what}: no space left for {path}: free space, then rerun")
+    if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return ConfigurationError(
+            f"{what}: {path} is not writable ({reason}): fix the mount or its permissions"
+        )
+    return TransientError(f"{what}: {reason} at {path}")

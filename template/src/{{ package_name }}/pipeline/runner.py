@@ -7,6 +7,7 @@ last, for failed runs too. The runner knows no engine: only the stage protocols.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import time
@@ -18,7 +19,7 @@ from typing import Any, Generic, TypeVar
 from opentelemetry.trace import Span, Status, StatusCode
 
 from ..build_info import BuildInfo
-from ..errors import DataContractError, PipelineError
+from ..errors import DataContractError, PipelineError, file_error
 from .instruments import PipelineInstruments
 from .manifest import Counts, ManifestStore, RunManifest, RunStatus
 from .progress import SilentProgress, StageProgress
@@ -141,8 +142,14 @@ class PipelineRunner(Generic[FrameT]):
                 span.record_exception(classified)
                 span.set_status(Status(StatusCode.ERROR, classified.error_class))
                 logger.error("run %s failed (%s): %s", run_id, classified.error_class, classified)
-                manifest = self._write_manifest(run_id, label, state, started_at, started, "failed")
-                span.set_attribute("pipeline.manifest", str(manifest))
+                try:
+                    manifest = self._write_manifest(
+                        run_id, label, state, started_at, started, "failed"
+                    )
+                except PipelineError as unwritten:  # the run's own error still decides
+                    logger.error("%s", unwritten)
+                else:
+                    span.set_attribute("pipeline.manifest", str(manifest))
                 if classified is error:
                     raise
                 raise classified from error
@@ -152,8 +159,7 @@ class PipelineRunner(Generic[FrameT]):
             _set_count_attributes(span, state.counts)
             manifest = self._write_manifest(run_id, label, state, started_at, started, "succeeded")
             logger.info(
-                "run %s succeeded: read %d, written %d, superseded %d, quarantined %d, "
-                "filtered %d",
+                "run %s succeeded: read %d, written %d, superseded %d, quarantined %d, filtered %d",
                 run_id,
                 state.counts.read,
                 state.counts.written,
@@ -285,7 +291,28 @@ class PipelineRunner(Generic[FrameT]):
             quarantine=asdict(state.quarantine) if state.quarantine else None,
             error=state.error,
         )
-        return str(self.manifests.write(manifest))
+        try:
+            return str(self.manifests.write(manifest))
+        except OSError as error:
+            raise self._manifest_not_written(manifest, error) from None
+
+    def _manifest_not_written(self, manifest: RunManifest, error: OSError) -> PipelineError:
+        """The manifest could not be written: it goes to the log (stderr) instead, whole,
+        and the run fails with the file error's class, saying what was committed."""
+        path = self.manifests.run_dir(manifest.run_id) / "manifest.json"
+        logger.error("manifest of run %s: %s", manifest.run_id, json.dumps(manifest.to_dict()))
+        cause = file_error(error, path, "the runs folder (runs_dir)")
+        committed = manifest.output or {}
+        outcome = (
+            f"its rows are committed to {committed.get('location')} "
+            f"(version {committed.get('snapshot')})"
+            if committed
+            else "nothing was committed"
+        )
+        return type(cause)(
+            f"run {manifest.run_id} {manifest.status}, and {outcome}, but its manifest could "
+            f"not be written ({cause}); the manifest is in the log above"
+        )
 
 
 @dataclass

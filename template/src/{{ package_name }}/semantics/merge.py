@@ -58,7 +58,8 @@ def committed_row_wins(columns: Collection[str], committed: str, delivered: str)
 def row_differs(columns: Iterable[str], committed: str, delivered: str) -> str:
     """SQL: true when any of `columns` differs between the two rows (nulls compare equal)."""
     checks = [
-        f"{committed}.{name} IS DISTINCT FROM {delivered}.{name}"
+        # Parenthesised: DataFusion binds `IS DISTINCT FROM` looser than OR.
+        f"({committed}.{name} IS DISTINCT FROM {delivered}.{name})"
         for name in map(quote_identifier, columns)
     ]
     return "(" + " OR ".join(checks) + ")" if checks else "FALSE"

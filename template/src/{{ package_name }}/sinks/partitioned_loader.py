@@ -35,9 +35,7 @@ class PartitionedLoader(ABC, Generic[FrameT]):
     """Stages a run's valid rows, one per key, as Parquet, then has the destination merge
     them into the committed rows (`semantics/merge.py` says which row wins)."""
 
-    def __init__(
-        self, destination: Destination, *, partition_by: str, key: Sequence[str]
-    ) -> None:
+    def __init__(self, destination: Destination, *, partition_by: str, key: Sequence[str]) -> None:
         self.destination = destination
         self.partition_by = partition_by
         self.key = tuple(key)

@@ -36,12 +36,20 @@ def count_nulls(files: Sequence[Path], column: str) -> int:
     for path in files:
         metadata = pq.ParquetFile(path).metadata
         index = metadata.schema.names.index(column)
-        groups = [metadata.row_group(number).column(index) for number in range(metadata.num_row_groups)]
-        if all(group.statistics is not None and group.statistics.has_null_count for group in groups):
-            nulls += sum(group.statistics.null_count for group in groups)
-        else:
+        counts = [
+            _null_count(metadata.row_group(group).column(index).statistics)
+            for group in range(metadata.num_row_groups)
+        ]
+        if None in counts:
             nulls += pq.read_table(path, columns=[column]).column(0).null_count
+        else:
+            nulls += sum(count or 0 for count in counts)
     return nulls
+
+
+def _null_count(statistics: pq.Statistics | None) -> int | None:
+    """A row group's null count from its footer, or None when the writer left it out."""
+    return None if statistics is None else statistics.null_count
 
 
 def distinct_values(files: Sequence[Path], column: str) -> list[object]:
