@@ -111,6 +111,7 @@ def engine_context(engine: str) -> dict[str, Any]:
         "engine_memory_limit": str(data["job"]["memory_limit"]),
         "engine_memory_limit_mib": _mebibytes(str(data["job"]["memory_limit"])),
         "engine_kill_test_rows": int(data["tests"]["kill_rows"]),
+        "engine_kill_iterations": int(data["tests"].get("kill_iterations", 20)),
         "engine_test_environment": {
             str(key): str(value) for key, value in data["tests"].get("environment", {}).items()
         },

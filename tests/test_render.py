@@ -188,6 +188,7 @@ POSTGRES_SHARED_PATHS = ["src/orders_pipeline/postgres_connection.py", "tests/po
 # What both Delta Lake destinations share: the table's commit, and how tests read it back.
 DELTA_SHARED_PATHS = [
     "docs/destination.md",
+    "src/orders_pipeline/settings_migration.py",
     "src/orders_pipeline/sinks/delta_table.py",
     "tests/delta_support.py",
     "tests/test_concurrent_readers.py",

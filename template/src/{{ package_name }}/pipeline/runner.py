@@ -340,7 +340,10 @@ def _set_count_attributes(span: Span, counts: Counts) -> None:
 
 
 def _classify(error: Exception) -> PipelineError:
-    """Unclassified exceptions are bugs: report them as internal errors."""
+    """A failed file operation (a full disk, a read-only mount, denied access) is classed by
+    what the system said; any other unclassified exception is a bug (internal)."""
     if isinstance(error, PipelineError):
         return error
+    if isinstance(error, OSError) and error.errno is not None:
+        return file_error(error, error.filename or "a file of the run", "writing or reading")
     return PipelineError(f"unexpected {type(error).__name__}: {error}")
