@@ -17,8 +17,10 @@ backfills, incremental changes) and in whatever order:
    writes; a partition run, the rows of its source partition; an incremental source's run,
    none.
 
-So one full run, a backfill, and partition runs in any order commit the same rows. The SQL
-here is the subset DataFusion (Delta Lake) and PostgreSQL both read the same way.
+So one full run, a backfill, and partition runs in any order commit the same rows. (A full
+run of a full-picture source holds every source partition, so replacing the output
+partitions it writes is the same rule; Delta destinations do exactly that, without a join.)
+The SQL here is the subset DataFusion (Delta Lake) and PostgreSQL both read the same way.
 """
 
 from __future__ import annotations
