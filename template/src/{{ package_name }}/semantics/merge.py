@@ -9,9 +9,9 @@ backfills, incremental changes) and in whatever order:
    later record wins. A row with no source partition ranks before every dated one.
 2. **Against the committed rows** the destination replaces the committed row of a key
    unless it comes from a later source partition than the delivered one
-   (`committed_row_wins`). A tie goes to the delivered row, so rerunning a partition after
-   its file was corrected delivers the correction; an unchanged row is not rewritten
-   (`row_differs`).
+   (`committed_row_wins`); an incremental source's changes always replace it. A tie goes
+   to the delivered row, so rerunning a partition after its file was corrected delivers
+   the correction; an unchanged row is not rewritten (`row_differs`).
 3. **Deletions**: a run deletes the committed rows it replaces (`store.Replacement`) whose
    key it no longer delivers (`replaced_rows`): a full run, in the output partitions it
    writes; a partition run, the rows of its source partition; an incremental source's run,
@@ -47,10 +47,13 @@ def superseded(key: Sequence[str], columns: Collection[str]) -> nw.Expr:
     return later_rows > 1
 
 
-def committed_row_wins(columns: Collection[str], committed: str, delivered: str) -> str:
+def committed_row_wins(
+    columns: Collection[str], committed: str, delivered: str, *, by_key: bool = False
+) -> str:
     """SQL: true when the committed row (alias `committed`) outranks the delivered row of
-    its key (alias `delivered`), so the merge keeps it (rule 2)."""
-    if SOURCE_PARTITION not in columns:
+    its key (alias `delivered`), so the merge keeps it (rule 2). An incremental source's
+    changes (`by_key`) are newer than anything committed: they always win."""
+    if by_key or SOURCE_PARTITION not in columns:
         return "FALSE"
     kept = f"{committed}.{quote_identifier(SOURCE_PARTITION)}"
     new = f"{delivered}.{quote_identifier(SOURCE_PARTITION)}"
