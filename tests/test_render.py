@@ -107,6 +107,7 @@ DEFAULT_PATHS = sorted(
         "tests/__init__.py",
         "tests/conftest.py",
         "tests/test_arrival_order.py",
+        "tests/test_concurrent_readers.py",
         "tests/test_one_row_per_key.py",
         "tests/destination_support.py",
         "tests/otlp_receiver.py",
@@ -191,7 +192,6 @@ DELTA_SHARED_PATHS = [
     "src/orders_pipeline/settings_migration.py",
     "src/orders_pipeline/sinks/delta_table.py",
     "tests/delta_support.py",
-    "tests/test_concurrent_readers.py",
 ]
 DESTINATION_PATHS: dict[str, list[str]] = {
     "local": [*DELTA_SHARED_PATHS, "src/orders_pipeline/sinks/local_table.py"],
