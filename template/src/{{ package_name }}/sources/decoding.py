@@ -15,6 +15,7 @@ docs/value-grammar.md describes the formats; Parquet source files are planned in
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from collections.abc import Iterator, Sequence
@@ -29,7 +30,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
-from ..errors import DataContractError, TransientError
+from ..errors import DataContractError, TransientError, file_error
 from ..pipeline.contract import ColumnType, DatasetContract
 from ..pipeline.stages import Malformed
 from ..semantics.columns import RAW_RECORD, REASONS, SOURCE_FILE, SOURCE_ROW
@@ -56,6 +57,7 @@ _MALFORMED_FIELDS: list[ArrowField] = [
 MALFORMED_SCHEMA = pa.schema(_MALFORMED_FIELDS)
 CSV_BLOCK_BYTES = 4 << 20
 JSON_CHUNK_BYTES = 16 << 20
+SCRATCH = "the run's folder (runs_dir)"  # where decoded copies go
 JSON_WHITESPACE = b" \t\r\n"
 JSON_SPACES = JSON_WHITESPACE.decode()
 
@@ -149,10 +151,51 @@ def _rewrite_times(source: SourceFile, columns: list[str], odd: list[str], targe
     for name in odd:
         fields[name] = pa.date32() if pa.types.is_date64(fields[name]) else UTC_MICROSECONDS
     schema = pa.schema([pa.field(name, fields[name]) for name in columns])
-    with pq.ParquetWriter(target, schema, compression="lz4") as writer:
-        for batch in parquet.iter_batches(columns=columns):
+    writer = _scratch_writer(target, schema)
+    try:
+        for batch in _reading(parquet.iter_batches(columns=columns), source.name):
             table = pa.Table.from_batches([batch])
-            writer.write_table(table.cast(schema, safe=False))
+            _scratch_write(writer, target, table.cast(schema, safe=False))
+        _scratch_close(writer, target)
+    finally:
+        with contextlib.suppress(OSError):  # already failed: the first error is the one to tell
+            writer.close()
+
+
+def _reading(batches: Iterator[pa.RecordBatch], name: str) -> Iterator[pa.RecordBatch]:
+    """`batches`, a failure to read them named as the source file's."""
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except OSError as error:
+            raise TransientError(f"cannot read {name}: {error}") from None
+        yield batch
+
+
+def _scratch_writer(target: Path, schema: pa.Schema) -> pq.ParquetWriter:
+    """A Parquet writer of a decoded copy; a full or read-only runs folder named as such."""
+    try:
+        return pq.ParquetWriter(target, schema, compression="lz4")
+    except OSError as error:
+        raise file_error(error, target, SCRATCH) from None
+
+
+def _scratch_write(
+    writer: pq.ParquetWriter, target: Path, rows: pa.RecordBatch | pa.Table
+) -> None:
+    try:
+        writer.write(rows)
+    except OSError as error:
+        raise file_error(error, target, SCRATCH) from None
+
+
+def _scratch_close(writer: pq.ParquetWriter, target: Path) -> None:
+    try:
+        writer.close()
+    except OSError as error:
+        raise file_error(error, target, SCRATCH) from None
 
 
 class _Decoder:
@@ -173,18 +216,18 @@ class _Decoder:
         writer: pq.ParquetWriter | None = None
         self.records = 0
         try:
-            for batch in batches:
+            for batch in _reading(batches, self.source.name):
                 if writer is None:
-                    writer = pq.ParquetWriter(target, batch.schema, compression="lz4")
-                writer.write_batch(batch)
+                    writer = _scratch_writer(target, batch.schema)
+                _scratch_write(writer, target, batch)
                 self.records += batch.num_rows
             if writer is None:  # no records: an empty file, a header alone
-                writer = pq.ParquetWriter(target, self._schema(), compression="lz4")
-        except OSError as error:
-            raise TransientError(f"cannot read {self.source.name}: {error}") from None
+                writer = _scratch_writer(target, self._schema())
+            _scratch_close(writer, target)
         finally:
             if writer is not None:
-                writer.close()
+                with contextlib.suppress(OSError):  # already failed: tell the first error
+                    writer.close()
         return self.fields
 
     def malformed(self) -> pa.Table:
