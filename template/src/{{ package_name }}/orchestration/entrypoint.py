@@ -44,7 +44,7 @@ def run_partition(
         telemetry.attach_logging(logging.getLogger())
     try:
         runner = PipelineRunner(
-            build_pipeline(settings, partition),
+            lambda: build_pipeline(settings, partition),
             info=build_info(),
             instruments=telemetry.instruments(),
             manifests=ManifestStore(settings.runs_dir),

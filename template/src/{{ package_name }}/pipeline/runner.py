@@ -94,19 +94,29 @@ class PipelineRunner(Generic[FrameT]):
 
     def __init__(
         self,
-        pipeline: Pipeline[FrameT],
+        pipeline: Pipeline[FrameT] | Callable[[], Pipeline[FrameT]],
         *,
         info: BuildInfo,
         instruments: PipelineInstruments,
         manifests: ManifestStore,
         progress: StageProgress | None = None,
     ) -> None:
-        self.pipeline = pipeline
+        # A function assembling the stages runs inside the run, so that what fails while
+        # assembling (a source that cannot be listed, a full runs folder) leaves a manifest.
+        self._assemble = pipeline if callable(pipeline) else lambda: pipeline
+        self._pipeline: Pipeline[FrameT] | None = None
         self.info = info
         self.instruments = instruments
         self.manifests = manifests
         self.progress = progress or SilentProgress()
         self._attributes = {"pipeline.name": info.pipeline}
+
+    @property
+    def pipeline(self) -> Pipeline[FrameT]:
+        """The stages, once the run has assembled them."""
+        if self._pipeline is None:
+            self._pipeline = self._assemble()
+        return self._pipeline
 
     def run(self, run_id: str | None = None, partition: date | None = None) -> RunResult:
         """Run every stage; raises a PipelineError (after writing the manifest) on failure.
@@ -155,7 +165,8 @@ class PipelineRunner(Generic[FrameT]):
                 raise classified from error
             finally:
                 self.progress.close()
-                self.pipeline.release()
+                if self._pipeline is not None:
+                    self._pipeline.release()
             _set_count_attributes(span, state.counts)
             manifest = self._write_manifest(run_id, label, state, started_at, started, "succeeded")
             logger.info(
