@@ -7,13 +7,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
-    """Call `write(temporary)` for a temporary file beside `target`, then rename it over
-    `target` in one step; on any failure the temporary file is removed and `target` is
-    left as it was."""
+def write_atomically(
+    target: Path, write: Callable[[Path], None], *, scratch: Path | None = None
+) -> None:
+    """Call `write(temporary)` for a temporary file beside `target` (or in `scratch`, a
+    run-owned folder on the same file system, which the next run sweeps if this one is
+    killed), then rename it over `target` in one step; on any failure the temporary file is
+    removed and `target` is left as it was."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(
-        dir=target.parent, prefix=f".{target.stem}.", suffix=target.suffix, delete=False
+        dir=scratch or target.parent, prefix=f".{target.stem}.", suffix=target.suffix, delete=False
     ) as handle:
         temporary = Path(handle.name)
     try:

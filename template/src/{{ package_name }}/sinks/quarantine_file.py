@@ -31,11 +31,14 @@ def write_quarantine(
     run_id: str,
     rejected: Callable[[Path], None],
     malformed: Malformed,
+    *,
+    scratch: Path,
 ) -> QuarantineOutput:
-    """Write the run's quarantine file: `rejected(path)` writes the engine's rows there."""
+    """Write the run's quarantine file: `rejected(path)` writes the engine's rows there.
+    Work in progress stays in `scratch`, the run's own folder, swept after a kill."""
     target = runs_dir / run_id / QUARANTINE_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".rejected-") as folder:
+    with tempfile.TemporaryDirectory(dir=scratch, prefix=".rejected-") as folder:
         engine_file = Path(folder) / "rejected.parquet"
         rejected(engine_file)
         source = pq.ParquetFile(engine_file)
@@ -49,18 +52,21 @@ def write_quarantine(
                 if extra.num_rows:
                     writer.write_table(extra)
 
-        write_atomically(target, write)
+        write_atomically(target, write, scratch=scratch)
     # Give back what the copy held: the allocator keeps freed memory for reuse, and the run's
     # largest step, writing the output, comes next.
     pa.default_memory_pool().release_unused()
     return _written(target)
 
 
-def keep_quarantine(runs_dir: Path, run_id: str, write: Callable[[Path], None]) -> QuarantineOutput:
+def keep_quarantine(
+    runs_dir: Path, run_id: str, write: Callable[[Path], None], *, scratch: Path
+) -> QuarantineOutput:
     """Keep the run's quarantine file as `write(path)` writes it: the whole file, in the
-    canonical schema, malformed records included (see `malformed_records`)."""
+    canonical schema, malformed records included (see `malformed_records`), written in
+    `scratch`, the run's own folder, until it is whole."""
     target = runs_dir / run_id / QUARANTINE_FILE
-    write_atomically(target, write)
+    write_atomically(target, write, scratch=scratch)
     return _written(target)
 
 
