@@ -182,9 +182,7 @@ def _scratch_writer(target: Path, schema: pa.Schema) -> pq.ParquetWriter:
         raise file_error(error, target, SCRATCH) from None
 
 
-def _scratch_write(
-    writer: pq.ParquetWriter, target: Path, rows: pa.RecordBatch | pa.Table
-) -> None:
+def _scratch_write(writer: pq.ParquetWriter, target: Path, rows: pa.RecordBatch | pa.Table) -> None:
     try:
         writer.write(rows)
     except OSError as error:
