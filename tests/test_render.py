@@ -194,7 +194,11 @@ DELTA_SHARED_PATHS = [
     "tests/delta_support.py",
 ]
 DESTINATION_PATHS: dict[str, list[str]] = {
-    "local": [*DELTA_SHARED_PATHS, "src/orders_pipeline/sinks/local_table.py"],
+    "local": [
+        *DELTA_SHARED_PATHS,
+        "src/orders_pipeline/sinks/local_table.py",
+        "tests/test_local_destination.py",
+    ],
     "s3": [
         *SERVER_DESTINATION_PATHS,
         *S3_SHARED_PATHS,
