@@ -45,18 +45,18 @@ from psycopg.errors import UniqueViolation
 from psycopg.types.json import Jsonb
 from pydantic import SecretStr
 
-from .. import postgres_connection
-from ..credentials import resolve_secret
-from ..errors import ConfigurationError, DataContractError, PipelineError, TransientError
-from ..pipeline.contract import DatasetContract
-from ..pipeline.retries import call_with_retries
-from ..semantics import merge
-from ..semantics.columns import SOURCE_PARTITION
-from ..sources.selection import SourceState, StateAdvance
-from ..spool import OwnedFolder, open_owned_folder, sweep_abandoned
+from ... import postgres_connection
+from ...credentials import resolve_secret
+from ...errors import ConfigurationError, DataContractError, PipelineError, TransientError
+from ...pipeline.contract import DatasetContract
+from ...pipeline.retries import call_with_retries
+from ...semantics import merge
+from ...semantics.columns import SOURCE_PARTITION
+from ...sources.selection import SourceState, StateAdvance
+from ...spool import OwnedFolder, open_owned_folder, sweep_abandoned
+from ..protocol import Replacement, StagedRows
+from ..staged_files import parquet_files
 from .configuration import DestinationSettings
-from .staged_files import parquet_files
-from .store import Replacement, StagedRows
 
 logger = logging.getLogger(__name__)
 
