@@ -210,13 +210,13 @@ DESTINATION_PATHS: dict[str, list[str]] = {
         *S3_SHARED_PATHS,
         *DELTA_SHARED_PATHS,
         *destination_folder("s3"),
-        "tests/test_s3_destination.py",
+        "tests/test_destination.py",
     ],
     "postgres": [
         *SERVER_DESTINATION_PATHS,
         *POSTGRES_SHARED_PATHS,
         *destination_folder("postgres"),
-        "tests/test_postgres_destination.py",
+        "tests/test_destination.py",
     ],
 }
 
