@@ -42,7 +42,7 @@ class DestinationSettings(BaseModel):
     # (object_store) manages the table's own connections.
     max_concurrency: ClassVar[int] = 1
 
-    bucket: str = Field(default="", description="Bucket holding the dataset; it must exist.")
+    bucket: str = Field(default="", description="Bucket holding the table; it must exist.")
     prefix: str = Field(
         default="orders",
         description="Key prefix of the Delta table; readers open `s3://<bucket>/<prefix>`.",
