@@ -125,11 +125,12 @@ NAMING_ANSWERS = ("project_slug", "package_name")
 def destination_context(
     destination: str, answers: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """What a destination adds to the context, from destinations/<name>.toml: the sink module
-    composition.py imports, requirements, its pipeline.toml sections, its pods' egress, its
-    part of the Step Functions stack (parameters, container environment, task policies) and
-    of the README (where output goes, its settings). `{project_slug}` and `{package_name}`
-    in the text are those answers (a bucket or a database role named after the project)."""
+    """What a destination adds to the context, from destinations/<name>.toml: requirements,
+    its pipeline.toml sections, its pods' egress, its part of the Step Functions stack
+    (parameters, container environment, task policies) and of the README (where output goes,
+    its settings). `{project_slug}` and `{package_name}` in the text are those answers (a
+    bucket or a database role named after the project). Its code needs no entry here: it is
+    the package `destinations/<name>/`, named after the answer."""
     return _connector_context("destination", destination, answers or {})
 
 
@@ -168,7 +169,8 @@ def _connector_context(kind: str, name: str, given: Mapping[str, Any]) -> dict[s
 
     step_functions = data["step_functions"]
     return {
-        f"{kind}_module": str(data["module"]),
+        # A source names its module; a destination is the folder named after the answer.
+        **({f"{kind}_module": str(data["module"])} if "module" in data else {}),
         f"{kind}_dependencies": list(data["runtime"]),
         f"{kind}_dev_dependencies": list(data["dev"]),
         f"{kind}_config": text(data["config"]),

@@ -546,16 +546,49 @@ def test_the_hook_adds_the_chosen_engines_context() -> None:
 # ---------------------------------------------------------------------------------------
 OFFERED_DESTINATIONS = answer_space.QUESTIONS["destination"].choices
 TEMPLATE_PACKAGE = Path(__file__).resolve().parents[1] / "template" / "src" / "{{ package_name }}"
-SINKS_DIR = TEMPLATE_PACKAGE / "sinks"
+DESTINATIONS_DIR = TEMPLATE_PACKAGE / "destinations"
+TEMPLATE_ROOT = TEMPLATE_PACKAGE.parents[1]
+# The files every destination consists of, with the same names in each (docs/destinations.md).
+DESTINATION_FILES = {
+    "package": {"__init__.py", "configuration.py", "table.py"},
+    "tests": {"destination_support.py"},
+    "docs": {"destination.md"},
+}
+
+
+def destination_folder(destination: str) -> Path:
+    """The destination's package in the template: a folder only its answer renders."""
+    return DESTINATIONS_DIR / f"{{% if destination == '{destination}' %}}{destination}{{% endif %}}"
 
 
 def test_the_hook_adds_the_chosen_destinations_context() -> None:
     rendered = render_with_hook(
-        "{{ destination_module }}",
+        "{{ destination_dependencies[0] }}",
         _copier_phase="render",
         **{**VALID_ANSWERS, "destination": "local"},
     )
-    assert rendered == "local_table"
+    assert rendered == "deltalake>=1.6,<2"
+
+
+@pytest.mark.parametrize("destination", OFFERED_DESTINATIONS)
+def test_every_destination_is_one_folder_of_the_same_files_with_its_tests_and_docs(
+    destination: str,
+) -> None:
+    folder = destination_folder(destination)
+    assert {path.name for path in folder.iterdir()} == DESTINATION_FILES["package"]
+    for where in ("tests", "docs"):
+        for name in DESTINATION_FILES[where]:
+            conditional = f"{{% if destination == '{destination}' %}}{name}{{% endif %}}.jinja"
+            assert (TEMPLATE_ROOT / where / conditional).is_file(), (where, name)
+
+
+def test_no_destination_imports_another() -> None:
+    for destination in OFFERED_DESTINATIONS:
+        others = set(OFFERED_DESTINATIONS) - {destination}
+        for path in destination_folder(destination).glob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            for other in others:
+                assert f"destinations.{other}" not in text and f"..{other}." not in text, path
 
 
 # ---------------------------------------------------------------------------------------
@@ -570,7 +603,6 @@ CONNECTORS = [
     *(("destination", destination) for destination in OFFERED_DESTINATIONS),
 ]
 CONNECTOR_CONTEXT = {"source": context.source_context, "destination": context.destination_context}
-CONNECTOR_FOLDER = {"source": SOURCES_DIR, "destination": SINKS_DIR}
 
 
 @pytest.mark.parametrize(("kind", "choice"), CONNECTORS)
@@ -578,11 +610,14 @@ def test_every_offered_source_and_destination_names_its_module_config_and_egress
     kind: str, choice: str
 ) -> None:
     derived = CONNECTOR_CONTEXT[kind](choice)
-    module = derived[f"{kind}_module"]
-    folder = CONNECTOR_FOLDER[kind]
-    conditional = f"{{% if {kind} == '{choice}' %}}{module}.py{{% endif %}}"
-    rendered = [folder / f"{module}.py", folder / conditional]
-    assert any(path.is_file() for path in rendered), f"no {module}.py rendered for {choice}"
+    if kind == "source":
+        module = derived["source_module"]
+        conditional = f"{{% if source == '{choice}' %}}{module}.py{{% endif %}}"
+        rendered = [SOURCES_DIR / f"{module}.py", SOURCES_DIR / conditional]
+        assert any(path.is_file() for path in rendered), f"no {module}.py rendered for {choice}"
+    else:  # a destination's code is its folder, named after the answer
+        assert "destination_module" not in derived
+        assert (destination_folder(choice) / "table.py").is_file()
     assert derived[f"{kind}_config"].startswith(f"[{kind}]")
     assert derived[f"{kind}_deploy_config"].startswith(f"[{kind}]")
     for rule in derived[f"{kind}_egress"]:

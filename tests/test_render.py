@@ -86,14 +86,14 @@ DEFAULT_PATHS = sorted(
         "src/orders_pipeline/semantics/quarantine.py",
         "src/orders_pipeline/semantics/verdicts.py",
         "src/orders_pipeline/settings.py",
-        "src/orders_pipeline/sinks/__init__.py",
-        "src/orders_pipeline/sinks/atomic_file.py",
+        "src/orders_pipeline/destinations/__init__.py",
+        "src/orders_pipeline/destinations/protocol.py",
+        "src/orders_pipeline/destinations/staged_files.py",
+        "src/orders_pipeline/loading/__init__.py",
+        "src/orders_pipeline/loading/atomic_file.py",
+        "src/orders_pipeline/loading/partitioned_loader.py",
+        "src/orders_pipeline/loading/quarantine_file.py",
         "src/orders_pipeline/reachability.py",
-        "src/orders_pipeline/sinks/configuration.py",
-        "src/orders_pipeline/sinks/partitioned_loader.py",
-        "src/orders_pipeline/sinks/quarantine_file.py",
-        "src/orders_pipeline/sinks/staged_files.py",
-        "src/orders_pipeline/sinks/store.py",
         "src/orders_pipeline/sources/__init__.py",
         "src/orders_pipeline/sources/configuration.py",
         "src/orders_pipeline/sources/decoding.py",
@@ -173,8 +173,9 @@ ENGINE_PATHS: dict[str, list[str]] = {
     for engine in ("polars", "pandas", "spark", "dask")
 }
 
-# Files only the chosen destination renders: its store, and for a server destination the
-# credentials and retry modules, its docs and its tests against the real server.
+# Files only the chosen destination renders: its folder (the same files for every
+# destination), and for a server destination the credentials and retry modules, its docs and
+# its tests against the real server.
 SERVER_DESTINATION_PATHS = [
     "docs/destination.md",
     "src/orders_pipeline/credentials.py",
@@ -190,27 +191,32 @@ POSTGRES_SHARED_PATHS = ["src/orders_pipeline/postgres_connection.py", "tests/po
 DELTA_SHARED_PATHS = [
     "docs/destination.md",
     "src/orders_pipeline/settings_migration.py",
-    "src/orders_pipeline/sinks/delta_table.py",
+    "src/orders_pipeline/destinations/delta_table.py",
     "tests/delta_support.py",
 ]
+
+def destination_folder(destination: str) -> list[str]:
+    """The destination's package: the same file names in every destination."""
+    return [
+        f"src/orders_pipeline/destinations/{destination}/{name}"
+        for name in ("__init__.py", "configuration.py", "table.py")
+    ]
+
+
 DESTINATION_PATHS: dict[str, list[str]] = {
-    "local": [
-        *DELTA_SHARED_PATHS,
-        "src/orders_pipeline/sinks/local_table.py",
-        "tests/test_local_destination.py",
-    ],
+    "local": [*DELTA_SHARED_PATHS, *destination_folder("local"), "tests/test_destination.py"],
     "s3": [
         *SERVER_DESTINATION_PATHS,
         *S3_SHARED_PATHS,
         *DELTA_SHARED_PATHS,
-        "src/orders_pipeline/sinks/s3_table.py",
-        "tests/test_s3_destination.py",
+        *destination_folder("s3"),
+        "tests/test_destination.py",
     ],
     "postgres": [
         *SERVER_DESTINATION_PATHS,
         *POSTGRES_SHARED_PATHS,
-        "src/orders_pipeline/sinks/postgres_table.py",
-        "tests/test_postgres_destination.py",
+        *destination_folder("postgres"),
+        "tests/test_destination.py",
     ],
 }
 

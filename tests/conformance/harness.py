@@ -42,7 +42,7 @@ def run_one(package: str, run: dict[str, Any]) -> dict[str, Any]:
         modules.destination_settings(path=workdir / "output"),
         contract=contract,
         runs_dir=runs_dir,
-        replaces=modules.store.Replacement(),
+        replaces=modules.protocol.Replacement(),
     )
     pipeline = modules.engine.assemble_pipeline(
         modules.engine_settings(),
@@ -92,9 +92,9 @@ class _Modules:
         self.build_info = build
         self.engine = module(f"engines.{engine_name}_engine")
         self.engine_settings = module("engines.configuration").EngineSettings
-        self.destination = module("sinks.local_table")
-        self.destination_settings = module("sinks.configuration").DestinationSettings
-        self.store = module("sinks.store")
+        self.destination = module("destinations.local.table")
+        self.destination_settings = module("destinations.local.configuration").DestinationSettings
+        self.protocol = module("destinations.protocol")
         self.selection = module("sources.selection")
         self.runner = module("pipeline.runner")
         self.manifest = module("pipeline.manifest")

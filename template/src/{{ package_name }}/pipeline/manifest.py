@@ -37,7 +37,7 @@ class Counts:
                 f"conservation check failed: read {self.read} != written {self.written} + "
                 f"superseded {self.superseded} + quarantined {self.quarantined} + "
                 f"filtered {self.filtered} (= {accounted}); "
-                "a transformer added rows or a sink lost some; nothing was committed"
+                "a transformer added rows or a loader lost some; nothing was committed"
             )
 
 

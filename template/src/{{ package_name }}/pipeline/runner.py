@@ -32,7 +32,7 @@ from .stages import (
     Loader,
     Malformed,
     QuarantineOutput,
-    QuarantineSink,
+    QuarantineWriter,
     StagedOutput,
     Transformer,
     Validated,
@@ -45,7 +45,7 @@ ResultT = TypeVar("ResultT")
 
 @dataclass(frozen=True)
 class Pipeline(Generic[FrameT]):
-    """The four stages plus the quarantine sink, wired for one engine.
+    """The four stages plus the quarantine writer, wired for one engine.
 
     `nothing_new`: the source has nothing since its committed state, so the run reads and
     writes nothing. `commits_state`: the loader commits the source's new state with the
@@ -57,7 +57,7 @@ class Pipeline(Generic[FrameT]):
     transformer: Transformer[FrameT]
     validator: Validator[FrameT]
     loader: Loader[FrameT]
-    quarantine: QuarantineSink[FrameT]
+    quarantine: QuarantineWriter[FrameT]
     nothing_new: bool = False
     commits_state: bool = False
     release: Callable[[], None] = field(default=lambda: None)

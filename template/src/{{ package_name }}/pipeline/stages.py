@@ -137,9 +137,9 @@ class Loader(Protocol[FrameT]):
         ...
 
 
-class QuarantineSink(Protocol[FrameT]):
+class QuarantineWriter(Protocol[FrameT]):
     """Keeps rejected rows and malformed records with their reasons, source coordinates,
-    raw text and the run id (`sinks/quarantine_file.py`)."""
+    raw text and the run id (`loading/quarantine_file.py`)."""
 
     def write(self, batch: Batch[FrameT], malformed: Malformed, run_id: str) -> QuarantineOutput:
         """Write quarantined rows and malformed records atomically; count them back."""

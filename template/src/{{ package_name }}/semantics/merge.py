@@ -12,7 +12,7 @@ backfills, incremental changes) and in whatever order:
    (`committed_row_wins`); an incremental source's changes always replace it. A tie goes
    to the delivered row, so rerunning a partition after its file was corrected delivers
    the correction; an unchanged row is not rewritten (`row_differs`).
-3. **Deletions**: a run deletes the committed rows it replaces (`store.Replacement`) whose
+3. **Deletions**: a run deletes the committed rows it replaces (`protocol.Replacement`) whose
    key it no longer delivers (`replaced_rows`): a full run, in the output partitions it
    writes; a partition run, the rows of its source partition; an incremental source's run,
    none.

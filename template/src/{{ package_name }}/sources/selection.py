@@ -3,7 +3,7 @@
 A source (local files, S3 objects, a PostgreSQL table) turns its settings into local files
 the engine reads (`SourceFile`), plus, for an incremental source, the state to record once
 the destination has committed the run (`SourceSelection.state`: processed objects, a
-watermark). The state is committed by the destination store in the same atomic step as the
+watermark). The state is committed by the destination in the same atomic step as the
 rows, so it advances only with them and a fresh worker finds it where the data is.
 
 Each source module exports `select_source(settings, partition, *, committed, workdir,

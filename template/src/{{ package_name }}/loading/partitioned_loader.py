@@ -15,10 +15,10 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from ..destinations.protocol import Destination, StagedRows
+from ..destinations.staged_files import count_nulls, count_rows, distinct_values, parquet_files
 from ..errors import DataContractError
 from ..pipeline.stages import Batch, CommittedOutput, StagedOutput
-from .staged_files import count_nulls, count_rows, distinct_values, parquet_files
-from .store import Destination, StagedRows
 
 FrameT = TypeVar("FrameT")
 

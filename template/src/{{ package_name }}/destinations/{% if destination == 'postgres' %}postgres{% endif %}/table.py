@@ -45,18 +45,18 @@ from psycopg.errors import UniqueViolation
 from psycopg.types.json import Jsonb
 from pydantic import SecretStr
 
-from .. import postgres_connection
-from ..credentials import resolve_secret
-from ..errors import ConfigurationError, DataContractError, PipelineError, TransientError
-from ..pipeline.contract import DatasetContract
-from ..pipeline.retries import call_with_retries
-from ..semantics import merge
-from ..semantics.columns import SOURCE_PARTITION
-from ..sources.selection import SourceState, StateAdvance
-from ..spool import OwnedFolder, open_owned_folder, sweep_abandoned
+from ... import postgres_connection
+from ...credentials import resolve_secret
+from ...errors import ConfigurationError, DataContractError, PipelineError, TransientError
+from ...pipeline.contract import DatasetContract
+from ...pipeline.retries import call_with_retries
+from ...semantics import merge
+from ...semantics.columns import SOURCE_PARTITION
+from ...sources.selection import SourceState, StateAdvance
+from ...spool import OwnedFolder, open_owned_folder, sweep_abandoned
+from ..protocol import Replacement, StagedRows
+from ..staged_files import parquet_files
 from .configuration import DestinationSettings
-from .staged_files import parquet_files
-from .store import Replacement, StagedRows
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def open_destination(
     runs_dir: Path,
     replaces: Replacement,
     advance: StateAdvance | None = None,
-) -> PostgresTableStore:
+) -> PostgresTableDestination:
     """The table `settings` name, merged on the contract's key; `replaces`: the committed
     rows a run replaces; `advance`: the source state its transaction commits."""
     spool_root = settings.spool_dir or runs_dir / SPOOL
@@ -85,7 +85,7 @@ def open_destination(
         # Spools of killed runs go now, not at the next `begin`: a run with nothing new
         # (an incremental source) never begins one.
         sweep_abandoned(spool_root)
-    return PostgresTableStore(
+    return PostgresTableDestination(
         settings,
         key=contract.key,
         partition_by=contract.partition_by,
@@ -136,7 +136,7 @@ def _latest_source_state(
     return None if row is None else dict(row[0])
 
 
-class PostgresTableStore:
+class PostgresTableDestination:
     """Spools a run's rows locally, then COPYs and merges them in one transaction."""
 
     def __init__(
@@ -374,14 +374,14 @@ class _Merge:
         self,
         connection: psycopg.Connection[Any],
         settings: DestinationSettings,
-        store: PostgresTableStore,
+        destination: PostgresTableDestination,
         written: tuple[object, ...],
     ) -> None:
         self.connection = connection
         self.settings = settings
-        self.key = store.key
-        self.partition_by = store.partition_by
-        self.replaces = store.replaces
+        self.key = destination.key
+        self.partition_by = destination.partition_by
+        self.replaces = destination.replaces
         self.written = written
         self.schema = sql.Identifier(settings.schema_name)
         self.table = sql.Identifier(settings.schema_name, settings.table)

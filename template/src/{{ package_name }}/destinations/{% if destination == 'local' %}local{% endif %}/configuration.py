@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..reachability import check_writable
-from ..settings_migration import refuse_retired
+from ...reachability import check_writable
+from ...settings_migration import refuse_retired
 
 _RETIRED = {
     "keep_snapshots": "the destination is a Delta table now; remove keep_snapshots and set "

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..pipeline.contract import DatasetContract
-from ..sources.selection import SourceState, StateAdvance
+from ...pipeline.contract import DatasetContract
+from ...sources.selection import SourceState, StateAdvance
+from ..delta_table import DeltaTableDestination, TableLocation, read_committed_state
+from ..protocol import Replacement
 from .configuration import DestinationSettings
-from .delta_table import DeltaTableDestination, TableLocation, read_committed_state
-from .store import Replacement
 
 STAGING = "_staging"
 

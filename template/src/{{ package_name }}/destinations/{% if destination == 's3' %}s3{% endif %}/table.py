@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..pipeline.contract import DatasetContract
-from ..s3_client import S3Client, resolve_access_keys
-from ..sources.selection import SourceState, StateAdvance
+from ...pipeline.contract import DatasetContract
+from ...s3_client import S3Client, resolve_access_keys
+from ...sources.selection import SourceState, StateAdvance
+from ..delta_table import DeltaTableDestination, TableLocation, read_committed_state
+from ..protocol import Replacement
 from .configuration import DestinationSettings
-from .delta_table import DeltaTableDestination, TableLocation, read_committed_state
-from .store import Replacement
 
 STAGING = "_staging"
 EARLIER_POINTER = "_current.json"  # the commit marker of template versions before Delta

@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
-from ..postgres_connection import MAX_IDENTIFIER_BYTES, ServerSettings, identifier_problem
-from ..reachability import check_connectable
+from ...postgres_connection import MAX_IDENTIFIER_BYTES, ServerSettings, identifier_problem
+from ...reachability import check_connectable
 
 SchemaPolicy = Literal["evolve", "freeze"]
 
@@ -71,7 +71,7 @@ class DestinationSettings(ServerSettings):
 
 def describe_destination(settings: DestinationSettings) -> str:
     """The doctor's line for the destination; raises ValueError naming what to fix."""
-    from .postgres_table import check_login
+    from .table import check_login
 
     if not settings.host.startswith("/"):
         check_connectable(

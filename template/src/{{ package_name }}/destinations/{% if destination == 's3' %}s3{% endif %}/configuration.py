@@ -7,14 +7,14 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from ..reachability import check_connectable
-from ..s3_client import (
+from ...reachability import check_connectable
+from ...s3_client import (
     checked_bucket_name,
     checked_endpoint_url,
     checked_key_prefix,
     endpoint_host_port,
 )
-from ..settings_migration import refuse_retired
+from ...settings_migration import refuse_retired
 
 _RETIRED = {
     "keep_snapshots": "the destination is a Delta table now; remove keep_snapshots and set "
@@ -42,7 +42,7 @@ class DestinationSettings(BaseModel):
     # (object_store) manages the table's own connections.
     max_concurrency: ClassVar[int] = 1
 
-    bucket: str = Field(default="", description="Bucket holding the dataset; it must exist.")
+    bucket: str = Field(default="", description="Bucket holding the table; it must exist.")
     prefix: str = Field(
         default="orders",
         description="Key prefix of the Delta table; readers open `s3://<bucket>/<prefix>`.",
@@ -98,7 +98,7 @@ class DestinationSettings(BaseModel):
 
 def describe_destination(settings: DestinationSettings) -> str:
     """The doctor's line for the destination; raises ValueError naming what to fix."""
-    from ..s3_client import S3Client, check_bucket
+    from ...s3_client import S3Client, check_bucket
 
     if not settings.bucket:
         raise ValueError("destination.bucket is not set: set PIPELINE_DESTINATION__BUCKET")

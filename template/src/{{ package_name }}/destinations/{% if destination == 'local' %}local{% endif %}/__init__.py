@@ -1,0 +1,1 @@
+"""The local destination: a Delta Lake table in a folder."""

@@ -1,0 +1,1 @@
+"""The engine-neutral half of every engine's loader and quarantine writer."""

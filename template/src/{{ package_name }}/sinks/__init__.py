@@ -1,1 +1,0 @@
-"""Where data goes: one module per system."""
