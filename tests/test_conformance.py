@@ -576,8 +576,11 @@ def test_every_run_keeps_the_books_nothing_is_dropped_silently(
             if report["status"] != "succeeded":
                 continue
             assert counts["read"] == (
-        counts["written"] + counts["superseded"] + counts["quarantined"] + counts["filtered"]
-    )
+                counts["written"]
+                + counts["superseded"]
+                + counts["quarantined"]
+                + counts["filtered"]
+            )
             if name in cases:  # identity transforms: every case is written or quarantined
                 assert counts["read"] == cases[name] and counts["filtered"] == 0, (engine, name)
                 assert len(committed_rows(report)) == counts["written"], (engine, name)

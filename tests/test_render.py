@@ -195,6 +195,7 @@ DELTA_SHARED_PATHS = [
     "tests/delta_support.py",
 ]
 
+
 def destination_folder(destination: str) -> list[str]:
     """The destination's package: the same file names in every destination."""
     return [
