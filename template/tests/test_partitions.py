@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 
 import polars as pl
 import pytest
@@ -104,3 +105,34 @@ def test_an_end_before_the_start_is_refused(workspace: Workspace) -> None:
 
     assert result.returncode == 78
     assert "swap --start and --end" in result.stderr
+
+
+def test_a_first_run_over_many_dates_commits_every_row_once(workspace: Workspace) -> None:
+    # More output partitions than a new local Delta table takes in one write
+    # (`PARTITIONS_PER_WRITE`): written in groups, committed at once.
+    days, per_day = 40, 5
+    first = date(2026, 9, 1)
+    header = "order_id,customer_id,ordered_at,amount,currency,country,status,coupon_code\n"
+    lines = [
+        f"O-{key},C-{key},{first + timedelta(days=key % days)}T08:00:00Z,{key}.50,EUR,DE,paid,\n"
+        for key in range(days * per_day)
+    ]
+    source = workspace.root / "many-days.csv"
+    source.write_text(header + "".join(lines), encoding="utf-8")
+    env = workspace.env(source=str(source))
+
+    result = run_cli("run", "--json", env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.json()["counts"]["written"] == days * per_day
+    assert set(rows_per_date(workspace).values()) == {per_day}
+    assert len(rows_per_date(workspace)) == days
+    assert workspace.output_frame()["order_id"].to_list() == sorted(
+        f"O-{key}" for key in range(days * per_day)
+    )
+    marker = workspace.target.commit_marker()
+
+    rerun = run_cli("run", "--json", env=env)
+
+    assert rerun.returncode == 0, rerun.stderr
+    assert workspace.target.commit_marker() == marker
