@@ -549,6 +549,11 @@ def main(argv: list[str] | None = None) -> int:
         f"limit: {limit / mib:,.0f} MiB via {mechanism}; "
         f"in-memory size / limit = {in_memory / limit:.2f}x "
         f"(target >= 3x); on-disk size / limit = {on_disk / limit:.2f}x"
+        + (
+            f"; unconstrained peak RSS / limit = {free.peak_rss_bytes / limit:.2f}x"
+            if free.peak_rss_bytes
+            else ""
+        )
     )
     header = f"{'run':<25}{'execution':>11}{'exit':>6}{'wall s':>9}{'peak RSS MiB':>14}"
     print(header)
