@@ -19,8 +19,16 @@ rows as a DataFrame costs), sets the limit to in-memory size / F (default F = 3)
 --limit-mib is given, then runs the pipeline twice with `execution = auto`:
 
 1. unconstrained;
-2. under the limit, as the address-space limit RLIMIT_AS of the pipeline process (set in
-   the child between fork and exec). Why not a cgroup: see LIMIT_MECHANISM below.
+2. under the limit, the way Kubernetes limits a pod: in a memory cgroup made for the run
+   as a child of this process's own group (found through /proc/self/cgroup; cgroup v1:
+   memory.limit_in_bytes, and memory.memsw.limit_in_bytes where swap is accounted; v2:
+   memory.max and memory.swap.max = 0), which the pipeline process joins between fork and
+   exec, and which is removed afterwards; the cgroup's peak usage (v1
+   memory.max_usage_in_bytes, v2 memory.peak) and whether the OOM killer fired (v1
+   memory.oom_control, v2 memory.events) are reported. That needs root and a writable
+   memory controller; `--mechanism rlimit` (the default where no cgroup can be made) sets
+   the address-space limit RLIMIT_AS in the child instead, and `--mechanism cgroup` fails
+   naming what is missing.
 
 It checks the constrained run succeeded and wrote exactly what the unconstrained run wrote
 (the counts, the per-code counts, every row partition by partition: a Delta table's rows,
@@ -33,7 +41,8 @@ each run's execution path, wall time and peak RSS.
 earlier run: destination/, runs/, stdout.log, stderr.log) instead of running it again, which
 at tens of millions of rows saves a long run; only the limited run is then made.
 
-Exit status: 0 when the constrained run succeeded with identical output, 1 otherwise.
+Exit status: 0 when the constrained run succeeded with identical output, 1 otherwise, 2
+when `--mechanism cgroup` was asked for and no cgroup can be made.
 """
 
 from __future__ import annotations
@@ -47,6 +56,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,18 +66,11 @@ from deltalake import DeltaTable
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run_benchmark as harness  # the sibling script: render, sync, dataset
 
-LIMIT_MECHANISM = (
-    "RLIMIT_AS (address-space limit) on the pipeline process. A cgroup v2 memory.max would "
-    "cap resident memory instead, but on this machine cgroup v2 has no memory controller "
-    "(/sys/fs/cgroup/unified/cgroup.controllers lists only hugetlb) and the cgroup v1 memory "
-    "hierarchy belongs to the machinery running this session. RLIMIT_AS is stricter than a "
-    "cgroup limit of the same size: it counts reserved, untouched virtual memory too, and "
-    "Polars reserves ~2-3x what it touches (thread pools, allocator arenas)."
-)
-# The constrained run's Polars settings: two worker threads (the machine's cores) and a
+# The RLIMIT_AS run's Polars settings: two worker threads (the machine's cores) and a
 # jemalloc that returns freed address space instead of retaining it (its Linux default keeps
 # it mapped, which an address-space limit counts), and one glibc malloc arena (each reserves
-# 64 MiB of address space). Same semantics, smaller address space.
+# 64 MiB of address space). Same semantics, smaller address space. A cgroup counts resident
+# memory only: the cgroup run gets the environment a pod would, none of these.
 LIMITED_ENV = {
     "POLARS_MAX_THREADS": "2",
     "_RJEM_MALLOC_CONF": "retain:false,narenas:2",
@@ -75,6 +78,186 @@ LIMITED_ENV = {
 }
 SLICE_ROWS = 2_000_000
 EXECUTION_LOG = re.compile(r"execution auto -> (\w+)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Limit mechanisms
+# ---------------------------------------------------------------------------------------------
+RLIMIT_MECHANISM = (
+    "RLIMIT_AS (address-space limit) on the pipeline process, set between fork and exec. It "
+    "is stricter than a cgroup limit of the same size: it counts reserved, untouched virtual "
+    "memory too, and Polars reserves ~2-3x what it touches (thread pools, allocator arenas)."
+)
+CGROUP_MECHANISM = (
+    "a memory cgroup (what a Kubernetes pod's memory limit is), made for the run under this "
+    "process's own group; the pipeline process joins it between fork and exec. It caps "
+    "resident memory plus the page cache the run charges (reclaimable: the kernel evicts it "
+    "before it invokes the OOM killer); swap is capped too where the group has a swap limit."
+)
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+class CgroupUnavailable(RuntimeError):
+    """A memory cgroup cannot be made here; the message says what is missing."""
+
+
+@dataclass
+class CgroupReport:
+    """What the kernel recorded for the run's memory cgroup."""
+
+    version: int
+    path: Path
+    max_usage_bytes: int | None  # v1 memory.max_usage_in_bytes, v2 memory.peak
+    oom_kills: int  # v1 memory.oom_control oom_kill, v2 memory.events oom_kill
+
+    def summary(self) -> str:
+        usage = "?" if self.max_usage_bytes is None else f"{self.max_usage_bytes / 2**20:,.0f}"
+        killed = f"yes ({self.oom_kills})" if self.oom_kills else "no"
+        return (
+            f"cgroup v{self.version} {self.path}: max usage {usage} MiB, OOM killer fired: {killed}"
+        )
+
+
+def _mounts() -> list[tuple[str, Path, str, set[str]]]:
+    """The cgroup mounts: (root inside the hierarchy, mount point, fstype, super options)."""
+    mounts = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields = line.split()
+        after = fields.index("-")
+        fstype, options = fields[after + 1], set(fields[after + 3].split(","))
+        if fstype in ("cgroup", "cgroup2"):
+            mounts.append((fields[3], Path(fields[4]), fstype, options))
+    return mounts
+
+
+def _own_group(version: int) -> str:
+    """This process's group path in the v1 memory hierarchy or the v2 unified one."""
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        number, controllers, path = line.split(":", 2)
+        if version == 1 and "memory" in controllers.split(","):
+            return path
+        if version == 2 and number == "0" and controllers == "":
+            return path
+    raise CgroupUnavailable(
+        f"/proc/self/cgroup names no {'v1 memory' if version == 1 else 'v2'} group"
+    )
+
+
+def _inside(mount_root: str, mount_point: Path, group: str) -> Path:
+    relative = os.path.relpath(group, mount_root) if group != mount_root else "."
+    if relative.startswith(".."):
+        raise CgroupUnavailable(f"this process's group {group} is outside the mount {mount_point}")
+    return (mount_point / relative).resolve()
+
+
+def own_memory_group() -> tuple[int, Path]:
+    """(version, folder) of this process's own memory cgroup: v1 where the memory controller
+    is mounted as v1, else v2 when the unified group offers the memory controller."""
+    if not Path("/proc/self/cgroup").exists():
+        raise CgroupUnavailable("/proc/self/cgroup does not exist (not Linux?)")
+    mounts = _mounts()
+    for root, point, fstype, options in mounts:
+        if fstype == "cgroup" and "memory" in options:
+            return 1, _inside(root, point, _own_group(1))
+    for root, point, fstype, _ in mounts:
+        if fstype == "cgroup2":
+            folder = _inside(root, point, _own_group(2))
+            offered = (folder / "cgroup.controllers").read_text().split()
+            if "memory" not in offered:
+                raise CgroupUnavailable(
+                    f"cgroup v2 at {point} offers no memory controller to {folder} "
+                    f"(cgroup.controllers: {' '.join(offered) or 'none'}), and no cgroup v1 "
+                    "memory hierarchy is mounted"
+                )
+            return 2, folder
+    raise CgroupUnavailable("no cgroup v1 memory hierarchy and no cgroup v2 mount")
+
+
+class MemoryCgroup:
+    """A child memory cgroup of this process's own group, for one run: made with a limit,
+    joined by the run's process, read and removed afterwards."""
+
+    def __init__(self, limit: int, name: str) -> None:
+        if os.geteuid() != 0:
+            raise CgroupUnavailable(f"making a cgroup needs root (euid is {os.geteuid()})")
+        self.limit = limit
+        self.version, parent = own_memory_group()
+        if not os.access(parent, os.W_OK):
+            raise CgroupUnavailable(f"the memory cgroup {parent} is not writable")
+        self.path = parent / f"{name}-{os.getpid()}"
+        self._procs = str(self.path / "cgroup.procs")
+
+    def __enter__(self) -> MemoryCgroup:
+        try:
+            self.path.mkdir()
+        except OSError as error:
+            raise CgroupUnavailable(f"cannot make {self.path}: {error.strerror}") from None
+        try:
+            self._set_limits()
+        except BaseException:
+            self.remove()
+            raise
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.remove()
+
+    def _set_limits(self) -> None:
+        limit = str(self.limit)
+        if self.version == 1:
+            files = ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"]  # memory first
+        else:
+            files = ["memory.max", "memory.swap.max"]
+            if not (self.path / "memory.max").exists():
+                raise CgroupUnavailable(
+                    f"{self.path} has no memory.max: add memory to cgroup.subtree_control of "
+                    f"{self.path.parent} (possible only when that group holds no process)"
+                )
+        for index, name in enumerate(files):
+            target = self.path / name
+            if index and not target.exists():
+                continue  # no swap accounting: nothing to cap (the machine may have no swap)
+            try:
+                target.write_text(limit if self.version == 1 or index == 0 else "0")
+            except OSError as error:
+                raise CgroupUnavailable(f"cannot write {target}: {error.strerror}") from None
+
+    def join(self) -> None:
+        """Put the calling process in the group: run in the child between fork and exec."""
+        with open(self._procs, "w") as procs:  # plain open: as little as possible after fork
+            procs.write(str(os.getpid()))
+
+    def report(self) -> CgroupReport:
+        def number(name: str) -> int | None:
+            try:
+                return int((self.path / name).read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                return None
+
+        def counters(name: str) -> dict[str, int]:
+            try:
+                lines = (self.path / name).read_text().splitlines()
+            except OSError:
+                return {}
+            return {key: int(value) for key, value in (line.split() for line in lines)}
+
+        if self.version == 1:
+            oom = counters("memory.oom_control").get("oom_kill", 0)
+            return CgroupReport(1, self.path, number("memory.max_usage_in_bytes"), oom)
+        oom = counters("memory.events").get("oom_kill", 0)
+        return CgroupReport(2, self.path, number("memory.peak"), oom)
+
+    def remove(self) -> None:
+        """Remove the group (its processes have exited; charges left move to the parent)."""
+        for _ in range(50):
+            try:
+                self.path.rmdir()
+                return
+            except FileNotFoundError:
+                return
+            except OSError:  # EBUSY: a process of the run is still exiting
+                time.sleep(0.1)
+        print(f"warning: could not remove the cgroup {self.path}", file=sys.stderr)
 
 
 @dataclass
@@ -87,6 +270,7 @@ class Outcome:
     out_dir: Path
     report: dict | None
     stderr_tail: str
+    cgroup: CgroupReport | None = None
 
 
 def copies(source: Path, count: int) -> Path:
@@ -123,9 +307,40 @@ def in_memory_bytes(path: Path) -> int:
 
 
 def run_pipeline(
-    name: str, python: Path, project: Path, source: Path, out: Path, limit: int | None
+    name: str,
+    python: Path,
+    project: Path,
+    source: Path,
+    out: Path,
+    limit: int | None,
+    mechanism: str = "rlimit",
 ) -> Outcome:
-    """One `run --json` of the rendered pipeline; wall time and peak RSS of its tree."""
+    """One `run --json` of the rendered pipeline; wall time and peak RSS of its tree. Under
+    a limit, `mechanism` says how: "rlimit" (RLIMIT_AS) or "cgroup" (a memory cgroup made
+    for this run and removed after it)."""
+    if limit is not None and mechanism == "cgroup":
+        with MemoryCgroup(limit, f"ltm-{name}") as group:
+            outcome = _run(name, python, project, source, out, {}, group.join)
+            outcome.cgroup = group.report()
+        return outcome
+    if limit is None:
+        return _run(name, python, project, source, out, {}, None)
+
+    def constrain() -> None:  # in the child, before exec
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return _run(name, python, project, source, out, LIMITED_ENV, constrain)
+
+
+def _run(
+    name: str,
+    python: Path,
+    project: Path,
+    source: Path,
+    out: Path,
+    extra_env: dict[str, str],
+    preexec: Callable[[], None] | None,
+) -> Outcome:
     out.mkdir(parents=True)
     env = os.environ | {
         "PIPELINE_SOURCE__PATH": str(source),
@@ -133,13 +348,7 @@ def run_pipeline(
         "PIPELINE_RUNS_DIR": str(out / "runs"),
     }
     env.pop("VIRTUAL_ENV", None)
-    if limit is not None:
-        env |= LIMITED_ENV
-
-    def constrain() -> None:  # in the child, before exec
-        if limit is not None:
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
+    env |= extra_env
     stdout_path, stderr_path = out / "stdout.log", out / "stderr.log"
     with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
         started = time.perf_counter()
@@ -149,7 +358,7 @@ def run_pipeline(
             env=env,
             stdout=stdout,
             stderr=stderr,
-            preexec_fn=constrain,
+            preexec_fn=preexec,
         )
         sampler = harness.TreeSampler(process.pid)
         sampler.start()
@@ -258,6 +467,21 @@ def compare(free: Outcome, limited: Outcome) -> list[str]:
     return problems
 
 
+def choose_mechanism(requested: str) -> str:
+    """The mechanism to use: "cgroup" when asked for (CgroupUnavailable says why it cannot
+    be) or, for "auto", when this process could make one; else "rlimit"."""
+    if requested == "rlimit":
+        return requested
+    try:
+        MemoryCgroup(2**30, "probe")  # finds the group and checks it is writable; makes nothing
+    except CgroupUnavailable as error:
+        if requested == "cgroup":
+            raise
+        print(f"limit via RLIMIT_AS: {error}", file=sys.stderr)
+        return "rlimit"
+    return "cgroup"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000, help="dataset size")
@@ -275,10 +499,22 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="the out folder of an earlier unconstrained run on the same data: not run again",
     )
+    parser.add_argument(
+        "--mechanism",
+        choices=("auto", "cgroup", "rlimit"),
+        default="auto",
+        help="how the limit is set: a memory cgroup, RLIMIT_AS, or auto (cgroup when one can "
+        "be made: root and a writable memory controller; else RLIMIT_AS)",
+    )
     parser.add_argument("--copier", help="copier command line (default: this interpreter's)")
     parser.add_argument("--workdir", type=Path, default=harness.DEFAULT_WORKDIR)
     args = parser.parse_args(argv)
 
+    try:
+        mechanism = choose_mechanism(args.mechanism)
+    except CgroupUnavailable as error:
+        print(f"--mechanism cgroup: no memory cgroup can be made here: {error}", file=sys.stderr)
+        return 2
     workdir = args.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     project = harness.render_pipeline(workdir, harness.copier_command(args.copier), "polars")
@@ -299,7 +535,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         shutil.rmtree(runs_root, ignore_errors=True)
         free = run_pipeline("unconstrained", python, project, source, runs_root / "free", None)
-    limited = run_pipeline("limited", python, project, source, runs_root / "limited", limit)
+    limited = run_pipeline(
+        "limited", python, project, source, runs_root / "limited", limit, mechanism
+    )
 
     mib = 2**20
     print()
@@ -308,9 +546,14 @@ def main(argv: list[str] | None = None) -> int:
         f"in memory {in_memory / mib:,.0f} MiB (Polars estimated_size)"
     )
     print(
-        f"limit: {limit / mib:,.0f} MiB via {LIMIT_MECHANISM.split(' (')[0]}; "
+        f"limit: {limit / mib:,.0f} MiB via {mechanism}; "
         f"in-memory size / limit = {in_memory / limit:.2f}x "
         f"(target >= 3x); on-disk size / limit = {on_disk / limit:.2f}x"
+        + (
+            f"; unconstrained peak RSS / limit = {free.peak_rss_bytes / limit:.2f}x"
+            if free.peak_rss_bytes
+            else ""
+        )
     )
     header = f"{'run':<25}{'execution':>11}{'exit':>6}{'wall s':>9}{'peak RSS MiB':>14}"
     print(header)
@@ -320,7 +563,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{outcome.name:<25}{outcome.execution:>11}{outcome.exit_code:>6}"
             f"{outcome.wall_s:>9.2f}{outcome.peak_rss_bytes / mib:>14,.0f}"
         )
-    print(f"limit mechanism: {LIMIT_MECHANISM}")
+    print(f"limit mechanism: {CGROUP_MECHANISM if mechanism == 'cgroup' else RLIMIT_MECHANISM}")
+    if limited.cgroup is not None:
+        print(limited.cgroup.summary())
     failed = [o for o in (free, limited) if o.exit_code != 0]
     for outcome in failed:
         print(f"{outcome.name} failed; stderr tail:\n{outcome.stderr_tail}")

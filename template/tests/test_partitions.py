@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 
 import polars as pl
 import pytest
@@ -104,3 +105,57 @@ def test_an_end_before_the_start_is_refused(workspace: Workspace) -> None:
 
     assert result.returncode == 78
     assert "swap --start and --end" in result.stderr
+
+
+MANY_DAYS, PER_DAY = 40, 5  # more output partitions than one Delta write takes (local table)
+FIRST_DAY = date(2026, 9, 1)
+HEADER = "order_id,customer_id,ordered_at,amount,currency,country,status,coupon_code\n"
+
+
+def many_days(keys: dict[int, int], amount: str) -> str:
+    """One valid order per key, on FIRST_DAY + its day number, with this amount."""
+    lines = (
+        f"O-{key},C-{key},{FIRST_DAY + timedelta(days=day)}T08:00:00Z,{amount},EUR,DE,paid,\n"
+        for key, day in keys.items()
+    )
+    return HEADER + "".join(lines)
+
+
+def test_full_runs_over_many_dates_commit_every_row_once(workspace: Workspace) -> None:
+    # A new local Delta table, and then its partitions, written `PARTITIONS_PER_WRITE`
+    # partitions at a time and committed at once.
+    keys = {key: key % MANY_DAYS for key in range(MANY_DAYS * PER_DAY)}
+    source = workspace.root / "many-days.csv"
+    source.write_text(many_days(keys, "1.50"), encoding="utf-8")
+    env = workspace.env(source=str(source))
+
+    first = run_cli("run", "--json", env=env)
+
+    assert first.returncode == 0, first.stderr
+    assert first.json()["counts"]["written"] == len(keys)
+    assert rows_per_date(workspace) == {
+        str(FIRST_DAY + timedelta(days=day)): PER_DAY for day in range(MANY_DAYS)
+    }
+    marker = workspace.target.commit_marker()
+    unchanged = run_cli("run", "--json", env=env)
+    assert unchanged.returncode == 0, unchanged.stderr
+    assert workspace.target.commit_marker() == marker
+
+    # Then new amounts; three of day 0's orders move to day 1 and two leave the source: day 0,
+    # which the run no longer writes, keeps only those two.
+    moved, gone = [0, 40, 80], [120, 160]
+    changed = {key: 1 if key in moved else day for key, day in keys.items() if key not in gone}
+    source.write_text(many_days(changed, "2.50"), encoding="utf-8")
+
+    second = run_cli("run", "--json", env=env)
+
+    assert second.returncode == 0, second.stderr
+    frame = workspace.output_frame()
+    assert frame["order_id"].to_list() == sorted(f"O-{key}" for key in keys)
+    assert rows_per_date(workspace)[str(FIRST_DAY)] == len(gone)
+    assert rows_per_date(workspace)[str(FIRST_DAY + timedelta(days=1))] == PER_DAY + len(moved)
+    old = frame.filter(pl.col("order_id").is_in([f"O-{key}" for key in gone]))
+    assert old["amount"].to_list() == [1.5, 1.5]
+    assert frame.filter(~pl.col("order_id").is_in(old["order_id"].to_list()))[
+        "amount"
+    ].unique().to_list() == [2.5]
