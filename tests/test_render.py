@@ -93,6 +93,7 @@ DEFAULT_PATHS = sorted(
         "src/orders_pipeline/loading/atomic_file.py",
         "src/orders_pipeline/loading/partitioned_loader.py",
         "src/orders_pipeline/loading/quarantine_file.py",
+        "src/orders_pipeline/memory.py",
         "src/orders_pipeline/reachability.py",
         "src/orders_pipeline/sources/__init__.py",
         "src/orders_pipeline/sources/configuration.py",

@@ -7,6 +7,8 @@ retry; configuration and data-contract errors fail the same way every time.
 from __future__ import annotations
 
 import errno
+import os
+import re
 from enum import IntEnum
 
 
@@ -62,3 +64,17 @@ def file_error(error: OSError, path: object, what: str) -> PipelineError:
             f"{what}: {path} is not writable ({reason}): fix the mount or its permissions"
         )
     return TransientError(f"{what}: {reason} at {path}")
+
+
+# How Rust libraries (Polars, delta-rs) report an operating-system error in their messages.
+_OS_ERROR_TEXT = re.compile(r"\(os error (\d+)\)")
+
+
+def reported_os_error(error: BaseException) -> OSError | None:
+    """The operating-system error an engine reports only as text ("... No space left on
+    device (os error 28)"), as an OSError for `file_error`; None when it names none."""
+    match = _OS_ERROR_TEXT.search(str(error))
+    if match is None:
+        return None
+    number = int(match.group(1))
+    return OSError(number, os.strerror(number))
