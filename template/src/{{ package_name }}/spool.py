@@ -42,6 +42,9 @@ def open_owned_folder(root: Path, name: str) -> OwnedFolder:
 def sweep_abandoned(root: Path) -> None:
     """Delete folders whose run is gone: a live run holds the lock file beside its folder."""
     for entry in root.iterdir():
+        if _orphan_lock(entry):
+            entry.unlink(missing_ok=True)  # a run killed between its lock and its folder
+            continue
         if not entry.is_dir():
             continue
         lock = root / f"{entry.name}.lock"
@@ -55,3 +58,22 @@ def sweep_abandoned(root: Path) -> None:
             lock.unlink(missing_ok=True)
         finally:
             os.close(descriptor)
+
+
+def _orphan_lock(entry: Path) -> bool:
+    """A lock file no live run holds, with no folder beside it: its run was killed between
+    taking the lock and creating the folder. (A run that has opened but not yet locked its
+    file loses its folder at worst, and fails; nothing committed is touched.)"""
+    if entry.suffix != ".lock" or entry.with_suffix("").exists():
+        return False
+    try:
+        descriptor = os.open(entry, os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(descriptor)
+    return True
