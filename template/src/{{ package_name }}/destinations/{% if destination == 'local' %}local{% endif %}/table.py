@@ -51,10 +51,8 @@ def open_destination(
     """The table `settings` name, merged on the contract's key (`advance`: the source state
     to commit with the rows)."""
     del runs_dir  # staged rows wait beside the table, on its disk
-    table = table_location(settings)
-    table.refuse_earlier_layout()
     return DeltaTableDestination(
-        table,
+        table_location(settings),
         contract=contract,
         staging_root=settings.path / STAGING,
         replaces=replaces,

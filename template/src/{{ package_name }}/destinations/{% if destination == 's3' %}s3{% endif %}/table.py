@@ -69,10 +69,8 @@ def open_destination(
     """The table `settings` name, merged on the contract's key (`advance`: the source state
     to commit with the rows)."""
     del runs_dir  # staged rows wait in destination.staging_dir
-    table = table_location(settings)
-    table.refuse_earlier_layout()
     return DeltaTableDestination(
-        table,
+        table_location(settings),
         contract=contract,
         staging_root=settings.staging_dir / STAGING,
         replaces=replaces,
