@@ -70,7 +70,11 @@ class CodeError(PipelineError):
     template's (`internal`). `where` is the file and line to open first; `trace` the
     innermost frames of its traceback (code and messages only, never variables' values)."""
 
-    def __init__(self, message: str, *, error_class: str, where: str, trace: str) -> None:
+    # Defaults let pickle (orchestrators' result stores) rebuild it from its message alone;
+    # the attributes come back with the instance's dict.
+    def __init__(
+        self, message: str, *, error_class: str = "internal", where: str = "", trace: str = ""
+    ) -> None:
         super().__init__(message)
         self.error_class = error_class
         self.where = where
@@ -108,8 +112,9 @@ def unexpected_error(error: BaseException) -> CodeError:
         )
     where = f"{_shown_path(frames[-1].filename)}:{frames[-1].lineno}" if frames else "unknown"
     return CodeError(
-        f"unexpected {summary} at {where}: a bug in the template's code; report it with "
-        "its traceback",
+        f"unexpected {summary} at {where}, in the template's code (which also runs the plans "
+        "your transforms build): the traceback shows the calls; report it if they are not "
+        "the cause",
         error_class="internal",
         where=where,
         trace=trace,

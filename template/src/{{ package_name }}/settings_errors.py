@@ -109,13 +109,16 @@ class SettingsInputs:
         """
         keys = setting_keys(self.model)
         valid = {self.variable(key) for key in keys} | set(not_settings)
+        # A table of free-form keys (Spark's `conf`) takes any name below it.
+        open_tables = tuple(self.variable(key) + "__" for key in keys if _is_table(keys[key]))
         leaves = [key for key in keys if _section_model(keys[key]) is None]
         problems = []
         for name in sorted(self.environ):
             upper = name.upper()
-            if upper.startswith(self.prefix) and upper not in valid:
+            known = upper in valid or upper.startswith(open_tables)
+            if upper.startswith(self.prefix) and not known:
                 advice = self._variable_advice(upper, leaves)
-                problems.append(f"environment variable {name} is not a setting: {advice}")
+                problems.append(f"{name} is not a setting: {advice}")
         return problems
 
     def describe(self, error: ValidationError) -> str:
@@ -206,6 +209,11 @@ def _section_model(field: FieldInfo) -> type[BaseModel] | None:
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             return candidate
     return None
+
+
+def _is_table(field: FieldInfo) -> bool:
+    """A setting that is a table of free-form keys (a dict), not a fixed section."""
+    return typing.get_origin(field.annotation) in (dict, Mapping)
 
 
 def _same_name_elsewhere(key: Key, keys: Collection[Key], cutoff: float) -> Key | None:
