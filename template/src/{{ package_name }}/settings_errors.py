@@ -31,6 +31,9 @@ NEAR_WHOLE = 0.8  # a whole variable name: `SOURCE_PATH` -> `SOURCE__PATH`
 # A rejected value is echoed up to this length: enough to recognise it, never a whole blob.
 SHOWN_VALUE_CHARS = 60
 
+# Kubernetes gives every pod variables for each Service of its namespace (a Service named
+# `pipeline-db` gives PIPELINE_DB_SERVICE_HOST, PIPELINE_DB_PORT_5432_TCP, ...): never settings.
+_SERVICE_LINK = re.compile(r"_(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)\w*)?)$")
 _TOML_POSITION = re.compile(r"^(?P<reason>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)$")
 _TOML_TABLE = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
 _TOML_KEY = re.compile(r"^\s*([A-Za-z0-9_.\-\" ]+?)\s*=")
@@ -115,7 +118,7 @@ class SettingsInputs:
         problems = []
         for name in sorted(self.environ):
             upper = name.upper()
-            known = upper in valid or upper.startswith(open_tables)
+            known = upper in valid or upper.startswith(open_tables) or _service_link(upper)
             if upper.startswith(self.prefix) and not known:
                 advice = self._variable_advice(upper, leaves)
                 problems.append(f"{name} is not a setting: {advice}")
@@ -209,6 +212,11 @@ def _section_model(field: FieldInfo) -> type[BaseModel] | None:
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             return candidate
     return None
+
+
+def _service_link(name: str) -> bool:
+    """A Kubernetes service variable (a Service name has no `__`: a setting's variable may)."""
+    return "__" not in name and _SERVICE_LINK.search(name) is not None
 
 
 def _is_table(field: FieldInfo) -> bool:
