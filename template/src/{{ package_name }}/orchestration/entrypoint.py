@@ -33,8 +33,8 @@ def run_partition(
 ) -> RunResult:
     """Run once, for one partition (or every partition when None).
 
-    Raises ConfigurationError, DataContractError or TransientError (all PipelineError,
-    with `exit_code` and `retryable`) after the run's manifest is written.
+    Raises ConfigurationError, DataContractError, TransientError or, for a bug, CodeError
+    (all PipelineError, with `exit_code` and `retryable`) after the run's manifest is written.
     """
     settings = settings or load_settings(config_file)
     owns_telemetry = telemetry is None
