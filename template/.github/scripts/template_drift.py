@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from copier import Settings, Worker
+from copier import run_copy
 
 ANSWERS_FILE = ".copier-answers.yml"
 
@@ -36,22 +36,21 @@ def recorded_answers(project: Path) -> dict[str, Any]:
 def render_fresh(answers: dict[str, Any], into: Path) -> Callable[[Path], bool]:
     """Render the recorded release with the recorded answers into `into`.
 
-    Returns the template's own test of a team-owned path (its `_skip_if_exists`).
+    Returns copier's own test of a team-owned path (the template's `_skip_if_exists`).
     """
     data = {key: value for key, value in answers.items() if not key.startswith("_")}
-    with Worker(
-        src_path=answers["_src_path"],
-        dst_path=into,
-        vcs_ref=answers["_commit"],
+    worker = run_copy(
+        str(answers["_src_path"]),
+        into,
         data=data,
+        vcs_ref=str(answers["_commit"]),
         defaults=True,
         unsafe=True,  # the template runs its own Jinja extensions, as on `copier update`
         skip_tasks=True,
         quiet=True,
-        settings=Settings(),
-    ) as worker:
-        worker.run_copy()
-        return worker.match_skip
+    )
+    # run_copy returns its worker; its skip test is the one `copier update` applies.
+    return worker.match_skip
 
 
 def template_owned_files(fresh: Path, is_team_owned: Callable[[Path], bool]) -> list[Path]:
