@@ -4,6 +4,12 @@ The release history is simulated: the working tree is snapshotted as `v0.1.0`; a
 that repository then gets a plumbing change (a comment in the template-owned runner) and a
 change to the template's own transforms/orders.py, committed and tagged `v0.2.0`. Projects
 are rendered from `v0.1.0`, committed as a user would, and updated to `v0.2.0`.
+
+The real history: projects rendered from earlier releases of this repository (tagged at
+the commits CHANGELOG.md names, in a local clone: no network), edited as a team would
+(tests/team_edits.py), update to the working tree (slow tier). Beside them: the team-owned
+patterns against every rendered path, the first commit, updates after deleted files, the
+rendered drift check and the CI step that refuses conflict leftovers.
 """
 
 from __future__ import annotations
@@ -362,7 +368,7 @@ def test_the_rendered_ci_fails_on_what_a_conflicted_update_leaves(
 # Releases from CHANGELOG.md, by the commit each tag names (docs/releasing.md). Projects
 # rendered from each, edited as a team would, update to the working tree tagged as
 # SNAPSHOT_RELEASE. On a release, add it here and move SNAPSHOT_RELEASE to the next one.
-EARLIER_RELEASES = {"v0.3.0": "6147a02", "v0.4.0": "ffcad44"}
+EARLIER_RELEASES = {"v0.1.0": "a8289cb", "v0.3.0": "6147a02", "v0.4.0": "ffcad44"}
 SNAPSHOT_RELEASE = "v0.5.0"
 
 
