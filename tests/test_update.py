@@ -152,6 +152,9 @@ def test_update_keeps_the_teams_transforms_and_delivers_the_plumbing(
 
     update(project, releases.next)
 
+    # Only template-owned files record the release: a stamp in a file teams edit (README,
+    # catalog-info.yaml) would conflict on every update.
+    assert records_version == {f"src/{PACKAGE}/build_info.json"}
     assert transforms.read_text(encoding="utf-8") == users_transforms
     assert "template_v020_transform" not in users_transforms
     assert (project / PLUMBING_PATH).read_text(encoding="utf-8").endswith(PLUMBING_CHANGE)
@@ -263,6 +266,22 @@ def test_a_new_project_is_a_git_repository_with_every_generated_file_committed(
 
     assert len(git(project, "log", "--format=%H").splitlines()) == 1
     assert changed_paths(project) == set()
+
+
+def test_the_first_commit_falls_back_to_an_identity_only_when_git_has_none(
+    template_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for variable in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "EMAIL"):
+        monkeypatch.delenv(variable, raising=False)
+
+    project = render(template_repo, tmp_path / "project")
+
+    author = subprocess.run(
+        ["git", "log", "--format=%an <%ae>"], cwd=project, capture_output=True, text=True
+    ).stdout.strip()
+    assert author == "Data Pipeline Golden Path <golden-path@users.noreply.example.invalid>"
 
 
 def test_a_project_rendered_inside_a_repository_is_left_to_that_repository(
@@ -414,7 +433,7 @@ def files_the_team_changed(project: Path) -> set[str]:
 @pytest.mark.cost(40)
 @pytest.mark.parametrize("release", list(EARLIER_RELEASES))
 def test_a_team_project_from_an_earlier_release_updates_to_the_working_tree(
-    history: Path, tmp_path: Path, release: str
+    history: Path, tmp_path: Path, release: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
     project = create_project(history, tmp_path / "project", release)
     apply_team_edits(project)
@@ -432,6 +451,8 @@ def test_a_team_project_from_an_earlier_release_updates_to_the_working_tree(
     assert conflicted == set(), f"the team's edits conflict: {sorted(conflicted)}"
     assert_team_edits_kept(project)
     lint(project)
+    # Every earlier release predates the Delta Lake tables: the v0.5.0 migration says what to do.
+    assert "Template v0.5.0 changed the destination" in capfd.readouterr().err
 
 
 @pytest.mark.slow
