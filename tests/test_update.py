@@ -311,6 +311,24 @@ def test_a_project_that_deleted_generated_files_still_updates_and_they_stay_dele
     assert_no_conflicts(project)
 
 
+def test_a_conflicting_update_names_the_file_and_the_rendered_ci_refuses_it(
+    releases: Releases, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    project = create_project(releases.repo, tmp_path / "project", releases.previous)
+    with (project / PLUMBING_PATH).open("a", encoding="utf-8") as edit:
+        edit.write("\n# The team's own note, where v0.2.0 adds the template's.\n")
+    commit_all(project, "A local patch to template-owned plumbing")
+    capfd.readouterr()
+
+    update(project, releases.next)
+
+    assert f"  {PLUMBING_PATH}: conflict markers" in capfd.readouterr().err
+    commit_all(project, "Commit the update as it came")
+    result = leftovers_check(project)
+    assert result.returncode == 1
+    assert PLUMBING_PATH in result.stdout
+
+
 def drift_report(project: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
     """Run the rendered project's drift check with this interpreter (it has copier)."""
     script = project / ".github" / "scripts" / "template_drift.py"
