@@ -269,18 +269,29 @@ def test_a_new_project_is_a_git_repository_with_every_generated_file_committed(
 
 
 def test_the_first_commit_falls_back_to_an_identity_only_when_git_has_none(
-    template_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for variable in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "EMAIL"):
-        monkeypatch.delenv(variable, raising=False)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "README.md").write_text("# Orders Pipeline\n", encoding="utf-8")
+    # The task script alone, in a process of its own: copier passes tasks an environment
+    # captured when it was imported, so a patched os.environ would not reach them.
+    no_identity = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("GIT_AUTHOR_", "GIT_COMMITTER_")) and key != "EMAIL"
+    }
+    no_identity |= {"GIT_CONFIG_GLOBAL": str(tmp_path / "no-gitconfig"), "GIT_CONFIG_NOSYSTEM": "1"}
 
-    project = render(template_repo, tmp_path / "project")
+    subprocess.run(
+        [sys.executable, str(REPO_ROOT / "tasks" / "first_commit.py")],
+        cwd=project,
+        env=no_identity,
+        check=True,
+        capture_output=True,
+    )
 
-    author = subprocess.run(
-        ["git", "log", "--format=%an <%ae>"], cwd=project, capture_output=True, text=True
-    ).stdout.strip()
+    author = git(project, "log", "--format=%an <%ae>").strip()
     assert author == "Data Pipeline Golden Path <golden-path@users.noreply.example.invalid>"
 
 
@@ -423,7 +434,7 @@ def history(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
             pytest.fail(f"{release} ({commit}) is not in this clone's history (a shallow clone?)")
         git(repo, "tag", "--force", release, commit)
     git(repo, f"--work-tree={template_repo}", "add", "--all")
-    git(repo, "commit", "--quiet", "--no-verify", "--message", "The working tree")
+    git(repo, "commit", "--quiet", "--no-verify", "--allow-empty", "--message", "The working tree")
     git(repo, "tag", "--force", SNAPSHOT_RELEASE)
     git(repo, "reset", "--quiet", "--hard")  # the clone's own files match its HEAD
     return repo
