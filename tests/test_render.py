@@ -35,7 +35,9 @@ DEFAULT_PATHS = sorted(
     [
         ".copier-answers.yml",
         ".dockerignore",
+        ".github/scripts/template_drift.py",
         ".github/workflows/ci.yml",
+        ".github/workflows/template-update.yml",
         ".gitignore",
         ".pre-commit-config.yaml",
         "Dockerfile",
