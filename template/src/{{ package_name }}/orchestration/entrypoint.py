@@ -11,12 +11,14 @@ import logging
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from ..build_info import build_info
 from ..errors import ConfigurationError
 from ..pipeline.manifest import ManifestStore
+from ..pipeline.policy import RunPolicy
 from ..pipeline.progress import StageProgress
-from ..pipeline.runner import PipelineRunner, RunResult, new_run_id
+from ..pipeline.runner import Pipeline, PipelineRunner, RunResult, new_run_id
 from ..settings import Settings, load_settings
 from ..telemetry import Telemetry, configure_telemetry
 
@@ -35,8 +37,6 @@ def run_partition(
     Raises ConfigurationError, DataContractError or TransientError (all PipelineError,
     with `exit_code` and `retryable`) after the run's manifest is written.
     """
-    from ..composition import build_pipeline  # the engine is imported only when a run starts
-
     settings = settings or load_settings(config_file)
     owns_telemetry = telemetry is None
     telemetry = telemetry or configure_telemetry(settings.telemetry, build_info())
@@ -44,16 +44,33 @@ def run_partition(
         telemetry.attach_logging(logging.getLogger())
     try:
         runner = PipelineRunner(
-            lambda: build_pipeline(settings, partition),
+            lambda: _assemble(settings, partition),
             info=build_info(),
             instruments=telemetry.instruments(),
             manifests=ManifestStore(settings.runs_dir),
             progress=progress,
+            policy=run_policy(settings),
         )
         return runner.run(run_id or new_run_id(), partition)
     finally:
         if owns_telemetry:
             telemetry.shutdown()
+
+
+def run_policy(settings: Settings) -> RunPolicy:
+    """The operational policy the settings ask the runner to enforce."""
+    return RunPolicy(
+        max_quarantine_ratio=settings.max_quarantine_ratio,
+        runs_retention_days=settings.runs_retention_days,
+    )
+
+
+def _assemble(settings: Settings, partition: date | None) -> Pipeline[Any]:
+    """The run's stages. The engine is imported here, inside the run, so that the import
+    is paid only by runs and a signal during it still leaves the run's manifest."""
+    from ..composition import build_pipeline
+
+    return build_pipeline(settings, partition)
 
 
 def partitions_between(start: date, end: date) -> Iterator[date]:
