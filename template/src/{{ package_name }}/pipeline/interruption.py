@@ -113,8 +113,14 @@ def stop_on_signals() -> Iterator[SignalStop]:
 def defer_signals() -> None:
     """The run is about to commit: from here a stop signal waits for the command's next
     `checkpoint()` instead of interrupting (nothing to do when no handler is installed)."""
-    if _active is not None:
-        _active.deferred = True
+    if _active is None:
+        return
+    _active.deferred = True
+    if threading.current_thread() is threading.main_thread():
+        # An engine may have put its own handler in place meanwhile (PySpark does, for
+        # SIGINT, raising in whatever runs): during the commit, only this one may act.
+        for number in STOP_SIGNALS:
+            signal.signal(number, _active.handle)
 
 
 def _say(line: str) -> None:
