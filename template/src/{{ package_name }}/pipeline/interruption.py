@@ -1,22 +1,25 @@
 """Stopping on SIGTERM (Kubernetes eviction, rollout) and SIGINT (Ctrl-C) at a safe point.
 
-The CLI installs `stop_on_signals()` for a command. A signal then raises `RunInterrupted`
-in the main thread at its next Python instruction (a native call, such as an engine's write,
-finishes first): the runner sweeps the run's staging, writes its manifest with status
-`interrupted` and re-raises, and the CLI exits 128 + the signal's number (143, 130).
+The CLI installs `stop_on_signals()` for a command. The handler only notes the signal: an
+exception raised from a handler lands wherever Python happens to be, including inside an
+engine's callbacks (Polars panics then) or a database driver's protocol. The runner instead
+calls `checkpoint()` between stages and before its commit; there `RunInterrupted` unwinds
+the run, which sweeps its staging, writes its manifest with status `interrupted` and
+re-raises, and the CLI exits 128 + the signal's number (143, 130). A long native step (an
+engine writing the staged rows) finishes first. (Polars stops its own queries on SIGINT with
+a KeyboardInterrupt; the runner treats it the same way.)
 
-From the moment a run starts its commit (`defer_signals()`), a signal waits instead: the
-commit is one atomic step, so the run finishes it and writes its manifest, and the caller
-honours the signal at its next `checkpoint()` (a backfill, before its next partition).
-While a run stops, further signals are ignored; SIGKILL remains the hard stop, and nothing
-the pipeline does is torn by it (see tests/test_kill.py).
+From the moment a run starts its commit (`defer_signals()`), checkpoints let the signal
+wait: the commit is one atomic step, so the run finishes it and writes its manifest, and
+the command honours the signal when it `rearm()`s (a backfill, before its next
+partition). SIGKILL remains the hard stop, and nothing the pipeline does is torn by it
+(see tests/test_kill.py).
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,33 +60,29 @@ class SignalStop:
     received: int | None = None
 
     def checkpoint(self) -> None:
-        """A safe point between runs: raise a signal that waited, else let the next
-        signal stop the next run at once."""
-        self.deferred = False
-        if self.received is not None and not self.stopping:
+        """A safe point: raise a signal received, unless it waits for a commit."""
+        if self.received is not None and not self.deferred and not self.stopping:
             self.stopping = True
             raise RunInterrupted(self.received)
 
+    def rearm(self) -> None:
+        """Between runs (a backfill's partitions): a waiting signal stops the command now,
+        else the next signal stops the next run at its next checkpoint."""
+        self.deferred = False
+        self.checkpoint()
+
     def handle(self, signal_number: int, frame: FrameType | None) -> None:
-        """The signal handler: stop now, or note the signal when it has to wait."""
+        """The signal handler: note the signal (the run stops at its next checkpoint)."""
         del frame
         name = signal.Signals(signal_number).name
-        if self.stopping:
+        if self.received is not None:
             _say(f"{name} received: already stopping (SIGKILL stops at once)")
             return
-        if isinstance(sys.exc_info()[1], (RunInterrupted, KeyboardInterrupt)):
-            # The run is already unwinding from an interrupt (Polars, for one, raises
-            # KeyboardInterrupt itself on SIGINT): raising again would cut its cleanup short.
-            self.stopping = True
-            self.received = signal_number
-            return
-        if self.deferred:
-            self.received = self.received or signal_number
-            _say(f"{name} received: the run finishes its commit first, then stops")
-            return
-        self.stopping = True
         self.received = signal_number
-        raise RunInterrupted(signal_number)
+        if self.deferred:
+            _say(f"{name} received: the run finishes its commit first, then stops")
+        else:
+            _say(f"{name} received: stopping at the next safe point")
 
 
 _active: SignalStop | None = None
@@ -108,6 +107,13 @@ def stop_on_signals() -> Iterator[SignalStop]:
         _active = None
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+def checkpoint() -> None:
+    """A safe point of a run: raise RunInterrupted when a stop signal was received (nothing
+    to do when no handler is installed, or while the signal waits for a commit)."""
+    if _active is not None:
+        _active.checkpoint()
 
 
 def defer_signals() -> None:

@@ -3,7 +3,8 @@
 extract -> transform -> validate -> (quarantine, stage output) -> conservation and
 quarantine-ratio checks -> commit -> manifest. A `fail` rule stops before any write; the
 manifest is always written last, for failed and interrupted runs too (`interruption.py`: a
-stop signal before the commit sweeps the staging; one during the commit waits for it). A run
+stop signal ends the run at its next checkpoint, between stages or just before the commit,
+sweeping its staging; one during the commit waits for it). A run
 starts by deleting finished runs' folders past their retention (`retention.py`). The runner
 knows no engine: only the stage protocols.
 """
@@ -25,7 +26,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 from ..build_info import BuildInfo
 from ..errors import DataContractError, PipelineError, file_error
 from .instruments import PipelineInstruments
-from .interruption import RunInterrupted, defer_signals
+from .interruption import RunInterrupted, checkpoint, defer_signals
 from .manifest import Counts, ManifestStore, RunManifest, RunStatus
 from .policy import RunPolicy
 from .progress import SilentProgress, StageProgress
@@ -227,8 +228,8 @@ class PipelineRunner(Generic[FrameT]):
         started_at: datetime,
         started: float,
     ) -> RunInterrupted:
-        """Record a run a stop signal ended before its commit: what a stage staged was
-        swept as the signal unwound it; the manifest says so, with the signal's exit code."""
+        """Record a run a stop signal ended before its commit: what it staged was swept as
+        the interrupt unwound it; the manifest says so, with the signal's exit code."""
         interrupted = stop if isinstance(stop, RunInterrupted) else RunInterrupted(SIGINT)
         during = self._current_stage or "start-up"
         outcome = (
@@ -308,6 +309,7 @@ class PipelineRunner(Generic[FrameT]):
         try:
             counts.check_conservation()
             self.policy.check_quarantine(counts)
+            checkpoint()  # the last safe point before the commit
             # From here a stop signal waits: the commit is one atomic step, and the run
             # finishes it and its manifest before the signal is honoured.
             defer_signals()
@@ -324,6 +326,7 @@ class PipelineRunner(Generic[FrameT]):
     def _stage(self, name: str, work: Callable[..., ResultT], given: object = None) -> ResultT:
         """Run one stage inside its span, timing it and recording its row counts."""
         attributes = {**self._attributes, "pipeline.stage": name}
+        checkpoint()  # a stop signal received in the stage before ends the run here
         self._current_stage = name
         self.progress.started(name)
         started = time.perf_counter()
