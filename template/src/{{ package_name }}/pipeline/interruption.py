@@ -53,7 +53,7 @@ class RunInterrupted(KeyboardInterrupt):
 
 @dataclass
 class SignalStop:
-    """The stop signals of one command: a signal received while they were deferred."""
+    """The stop signal one command received, and whether it waits for a commit."""
 
     deferred: bool = False
     stopping: bool = False
@@ -117,8 +117,8 @@ def checkpoint() -> None:
 
 
 def defer_signals() -> None:
-    """The run is about to commit: from here a stop signal waits for the command's next
-    `checkpoint()` instead of interrupting (nothing to do when no handler is installed)."""
+    """The run is about to commit: from here a stop signal waits until the command
+    `rearm()`s instead of interrupting (nothing to do when no handler is installed)."""
     if _active is None:
         return
     _active.deferred = True
