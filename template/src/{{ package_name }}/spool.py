@@ -33,10 +33,14 @@ def open_owned_folder(root: Path, name: str) -> OwnedFolder:
     root.mkdir(parents=True, exist_ok=True)
     sweep_abandoned(root)
     descriptor = os.open(root / f"{name}.lock", os.O_CREAT | os.O_RDWR, 0o600)
-    fcntl.flock(descriptor, fcntl.LOCK_EX)
-    folder = root / name
-    folder.mkdir()
-    return OwnedFolder(folder, descriptor)
+    owned = OwnedFolder(root / name, descriptor)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        owned.path.mkdir()
+    except BaseException:  # a stop signal (pipeline/interruption.py) included
+        owned.release()
+        raise
+    return owned
 
 
 def sweep_abandoned(root: Path) -> None:

@@ -55,16 +55,18 @@ class PartitionedLoader(ABC, Generic[FrameT]):
                     f"{what} column {name!r} is missing after transforms: derive it in "
                     f"transforms/ or change {what} in contracts/"
                 )
-        staged = self.destination.begin(run_id)
+        staged: StagedRows | None = None
         try:
+            staged = self.destination.begin(run_id)
             # No rows (a run that only advances its source's state): nothing to write.
             superseded = self._write_staged(batch, staged.path) if batch.rows else 0
             files = parquet_files(staged.path)
             self._refuse_nulls(files)
             on_disk = count_rows(files)
             written = distinct_values(files, self.partition_by)
-        except BaseException:
-            self.destination.abort(staged)
+        except BaseException:  # a stop signal (pipeline/interruption.py) included
+            if staged is not None:
+                self.destination.abort(staged)
             raise
         self._staged[run_id] = (staged, written)
         partitions = sorted(f"{self.partition_by}={hive_value(value)}" for value in written)

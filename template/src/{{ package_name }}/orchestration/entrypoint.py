@@ -16,6 +16,7 @@ from typing import Any
 from ..build_info import build_info
 from ..errors import ConfigurationError
 from ..pipeline.manifest import ManifestStore
+from ..pipeline.policy import RunPolicy
 from ..pipeline.progress import StageProgress
 from ..pipeline.runner import Pipeline, PipelineRunner, RunResult, new_run_id
 from ..settings import Settings, load_settings
@@ -42,25 +43,36 @@ def run_partition(
     if owns_telemetry:
         telemetry.attach_logging(logging.getLogger())
 
-    def assemble() -> Pipeline[Any]:
-        # Imported inside the run: the engine only when a run starts, and the team's code
-        # (transforms, rules, contracts) so that an error importing it leaves a manifest.
-        from ..composition import build_pipeline
-
-        return build_pipeline(settings, partition)
-
     try:
         runner = PipelineRunner(
-            assemble,
+            lambda: _assemble(settings, partition),
             info=build_info(),
             instruments=telemetry.instruments(),
             manifests=ManifestStore(settings.runs_dir),
             progress=progress,
+            policy=run_policy(settings),
         )
         return runner.run(run_id or new_run_id(), partition)
     finally:
         if owns_telemetry:
             telemetry.shutdown()
+
+
+def run_policy(settings: Settings) -> RunPolicy:
+    """The operational policy the settings ask the runner to enforce."""
+    return RunPolicy(
+        max_quarantine_ratio=settings.max_quarantine_ratio,
+        runs_retention_days=settings.runs_retention_days,
+    )
+
+
+def _assemble(settings: Settings, partition: date | None) -> Pipeline[Any]:
+    """The run's stages. The engine and the team's code (transforms, rules, contracts) are
+    imported here, inside the run, so that the import is paid only by runs, and an error
+    importing them or a signal during it still leaves the run's manifest."""
+    from ..composition import build_pipeline
+
+    return build_pipeline(settings, partition)
 
 
 def partitions_between(start: date, end: date) -> Iterator[date]:

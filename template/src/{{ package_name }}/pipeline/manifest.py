@@ -15,7 +15,8 @@ from typing import Any, Literal
 
 from ..errors import DataContractError
 
-RunStatus = Literal["succeeded", "failed"]
+# `interrupted`: a stop signal (SIGTERM, SIGINT) ended the run before its commit.
+RunStatus = Literal["succeeded", "failed", "interrupted"]
 
 
 @dataclass

@@ -1,8 +1,12 @@
 """Runs the stages in order and keeps the delivery contract.
 
-extract -> transform -> validate -> (quarantine, stage output) -> conservation check ->
-commit -> manifest. A `fail` rule stops before any write; the manifest is always written
-last, for failed runs too. The runner knows no engine: only the stage protocols.
+extract -> transform -> validate -> (quarantine, stage output) -> conservation and
+quarantine-ratio checks -> commit -> manifest. A `fail` rule stops before any write; the
+manifest is always written last, for failed and interrupted runs too (`interruption.py`: a
+stop signal ends the run at its next checkpoint, between stages or just before the commit,
+sweeping its staging; one during the commit waits for it). A run
+starts by deleting finished runs' folders past their retention (`retention.py`). The runner
+knows no engine: only the stage protocols.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
+from signal import SIGINT
 from typing import Any, Generic, TypeVar
 
 from opentelemetry.trace import Span, Status, StatusCode
@@ -21,8 +26,11 @@ from opentelemetry.trace import Span, Status, StatusCode
 from ..build_info import BuildInfo
 from ..errors import DataContractError, PipelineError, file_error, unexpected_error
 from .instruments import PipelineInstruments
+from .interruption import RunInterrupted, checkpoint, defer_signals
 from .manifest import Counts, ManifestStore, RunManifest, RunStatus
+from .policy import RunPolicy
 from .progress import SilentProgress, StageProgress
+from .retention import delete_expired_runs
 from .stages import (
     NO_MALFORMED,
     Batch,
@@ -100,6 +108,7 @@ class PipelineRunner(Generic[FrameT]):
         instruments: PipelineInstruments,
         manifests: ManifestStore,
         progress: StageProgress | None = None,
+        policy: RunPolicy | None = None,
     ) -> None:
         # A function assembling the stages runs inside the run, so that what fails while
         # assembling (a source that cannot be listed, a full runs folder) leaves a manifest.
@@ -109,6 +118,8 @@ class PipelineRunner(Generic[FrameT]):
         self.instruments = instruments
         self.manifests = manifests
         self.progress = progress or SilentProgress()
+        self.policy = policy or RunPolicy()
+        self._current_stage: str | None = None
         self._attributes = {"pipeline.name": info.pipeline}
 
     @property
@@ -141,8 +152,17 @@ class PipelineRunner(Generic[FrameT]):
         ) as span:
             logger.info("run %s started", run_id)
             try:
+                self._expire_runs(run_id)
                 self._run_stages(run_id, state)
+                defer_signals()  # the outcome is decided: the run finishes its record
+            except (RunInterrupted, KeyboardInterrupt) as stop:
+                interrupted = self._interrupted(stop, run_id, label, state, started_at, started)
+                span.set_status(Status(StatusCode.ERROR, "interrupted"))
+                if interrupted is stop:
+                    raise
+                raise interrupted from None
             except Exception as error:
+                defer_signals()
                 classified = _classify(error)
                 state.error = classified.record()
                 span.record_exception(classified)
@@ -185,6 +205,51 @@ class PipelineRunner(Generic[FrameT]):
             quarantine=state.quarantine.location if state.quarantine else None,
             violations=dict(state.violations),
         )
+
+    def _expire_runs(self, run_id: str) -> None:
+        """Delete finished runs' folders older than the retention (never this run's)."""
+        if self.policy.runs_retention_days is not None:
+            delete_expired_runs(
+                self.manifests.runs_dir,
+                retention_days=self.policy.runs_retention_days,
+                current_run_id=run_id,
+            )
+
+    def _interrupted(
+        self,
+        stop: RunInterrupted | KeyboardInterrupt,
+        run_id: str,
+        label: str | None,
+        state: _RunState,
+        started_at: datetime,
+        started: float,
+    ) -> RunInterrupted:
+        """Record a run a stop signal ended before its commit: what it staged was swept as
+        the interrupt unwound it; the manifest says so, with the signal's exit code."""
+        interrupted = stop if isinstance(stop, RunInterrupted) else RunInterrupted(SIGINT)
+        during = self._current_stage or "start-up"
+        outcome = (
+            f"its rows were committed (version {state.committed.snapshot})"
+            if state.committed
+            else "nothing was committed; the next run starts over"
+        )
+        message = f"run {run_id} stopped by {interrupted.signal_name} during {during}: {outcome}"
+        state.error = {
+            "class": "interrupted",
+            "exit_code": interrupted.exit_code,
+            "message": message,
+        }
+        logger.warning("%s", message)
+        interrupted.detail = message
+        try:
+            manifest = self._write_manifest(
+                run_id, label, state, started_at, started, "interrupted"
+            )
+        except PipelineError as unwritten:
+            logger.error("%s", unwritten)
+        else:
+            interrupted.manifest = manifest
+        return interrupted
 
     def _run_stages(self, run_id: str, state: _RunState) -> None:
         stages = self.pipeline
@@ -239,7 +304,12 @@ class PipelineRunner(Generic[FrameT]):
             counts.superseded = staged.superseded
         try:
             counts.check_conservation()
-        except DataContractError:
+            self.policy.check_quarantine(counts)
+            checkpoint()  # the last safe point before the commit
+            # From here a stop signal waits: the commit is one atomic step, and the run
+            # finishes it and its manifest before the signal is honoured.
+            defer_signals()
+        except BaseException:
             if staged is not None:
                 self.pipeline.loader.abort(staged)
             raise
@@ -252,6 +322,8 @@ class PipelineRunner(Generic[FrameT]):
     def _stage(self, name: str, work: Callable[..., ResultT], given: object = None) -> ResultT:
         """Run one stage inside its span, timing it and recording its row counts."""
         attributes = {**self._attributes, "pipeline.stage": name}
+        checkpoint()  # a stop signal received in the stage before ends the run here
+        self._current_stage = name
         self.progress.started(name)
         started = time.perf_counter()
         with self.instruments.tracer.start_as_current_span(

@@ -8,7 +8,8 @@ rows, so it advances only with them and a fresh worker finds it where the data i
 
 Each source module exports `select_source(settings, partition, *, committed, workdir,
 contract)`; the contract reaches it from the composition (a table source selects the
-declared columns), never from an import of the team's `contracts/`.
+declared columns), never from an import of the team's `contracts/`. A file source that finds
+nothing for a partition raises `PartitionInputMissing` (the `late_input` policy decides).
 """
 
 from __future__ import annotations
@@ -18,10 +19,22 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
+from ..errors import TransientError
+
 FileFormat = Literal["csv", "jsonl", "parquet"]
 
 # JSON-ready and opaque to everything but the source that wrote it.
 SourceState = dict[str, Any]
+
+
+class PartitionInputMissing(TransientError):
+    """A partition run found no input for its day: late, or never coming. The composition
+    turns it into the error the `late_input` setting asks for (transient by default)."""
+
+    def __init__(self, partition: date, expected: str) -> None:
+        super().__init__(f"no input for partition {partition}: {expected} matches nothing")
+        self.partition = partition
+        self.expected = expected
 
 
 @dataclass(frozen=True)
