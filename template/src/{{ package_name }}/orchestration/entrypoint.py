@@ -11,12 +11,13 @@ import logging
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from ..build_info import build_info
 from ..errors import ConfigurationError
 from ..pipeline.manifest import ManifestStore
 from ..pipeline.progress import StageProgress
-from ..pipeline.runner import PipelineRunner, RunResult, new_run_id
+from ..pipeline.runner import Pipeline, PipelineRunner, RunResult, new_run_id
 from ..settings import Settings, load_settings
 from ..telemetry import Telemetry, configure_telemetry
 
@@ -32,19 +33,25 @@ def run_partition(
 ) -> RunResult:
     """Run once, for one partition (or every partition when None).
 
-    Raises ConfigurationError, DataContractError or TransientError (all PipelineError,
-    with `exit_code` and `retryable`) after the run's manifest is written.
+    Raises ConfigurationError, DataContractError, TransientError or, for a bug, CodeError
+    (all PipelineError, with `exit_code` and `retryable`) after the run's manifest is written.
     """
-    from ..composition import build_pipeline  # the engine is imported only when a run starts
-
     settings = settings or load_settings(config_file)
     owns_telemetry = telemetry is None
     telemetry = telemetry or configure_telemetry(settings.telemetry, build_info())
     if owns_telemetry:
         telemetry.attach_logging(logging.getLogger())
+
+    def assemble() -> Pipeline[Any]:
+        # Imported inside the run: the engine only when a run starts, and the team's code
+        # (transforms, rules, contracts) so that an error importing it leaves a manifest.
+        from ..composition import build_pipeline
+
+        return build_pipeline(settings, partition)
+
     try:
         runner = PipelineRunner(
-            lambda: build_pipeline(settings, partition),
+            assemble,
             info=build_info(),
             instruments=telemetry.instruments(),
             manifests=ManifestStore(settings.runs_dir),

@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 from opentelemetry.trace import Span, Status, StatusCode
 
 from ..build_info import BuildInfo
-from ..errors import DataContractError, PipelineError, file_error
+from ..errors import DataContractError, PipelineError, file_error, unexpected_error
 from .instruments import PipelineInstruments
 from .manifest import Counts, ManifestStore, RunManifest, RunStatus
 from .progress import SilentProgress, StageProgress
@@ -144,11 +144,7 @@ class PipelineRunner(Generic[FrameT]):
                 self._run_stages(run_id, state)
             except Exception as error:
                 classified = _classify(error)
-                state.error = {
-                    "class": classified.error_class,
-                    "exit_code": int(classified.exit_code),
-                    "message": str(classified),
-                }
+                state.error = classified.record()
                 span.record_exception(classified)
                 span.set_status(Status(StatusCode.ERROR, classified.error_class))
                 logger.error("run %s failed (%s): %s", run_id, classified.error_class, classified)
@@ -352,9 +348,10 @@ def _set_count_attributes(span: Span, counts: Counts) -> None:
 
 def _classify(error: Exception) -> PipelineError:
     """A failed file operation (a full disk, a read-only mount, denied access) is classed by
-    what the system said; any other unclassified exception is a bug (internal)."""
+    what the system said; any other unclassified exception is a bug: in the team's code
+    (team_code) or the template's (internal), with its traceback."""
     if isinstance(error, PipelineError):
         return error
     if isinstance(error, OSError) and error.errno is not None:
         return file_error(error, error.filename or "a file of the run", "writing or reading")
-    return PipelineError(f"unexpected {type(error).__name__}: {error}")
+    return unexpected_error(error)
