@@ -230,7 +230,7 @@ def test_switching_orchestrator_gives_a_fresh_render_and_keeps_the_teams_code(
 # and nothing else (a pattern matching deploy/base/pipeline.toml froze the cluster's config).
 TEAM_OWNED = re.compile(
     rf"^(src/{PACKAGE}/(transforms|contracts)/[^/]+\.py|src/{PACKAGE}/validation/rules\.py"
-    r"|pipeline\.toml|deploy/base/params\.env)$"
+    r"|tests/test_(transforms|rules)\.py|pipeline\.toml|deploy/base/params\.env)$"
 )
 DELETED_BY_THE_TEAM = ("docs/orchestration.md", ".pre-commit-config.yaml")
 LEFTOVERS_STEP = "No conflict markers or .rej files from copier update"

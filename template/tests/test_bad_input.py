@@ -12,6 +12,9 @@ import pytest
 
 from .conftest import Workspace, run_cli
 
+# Runs the pipeline end to end: outside the fast loop, `uv run pytest -m "not slow"`.
+pytestmark = pytest.mark.slow
+
 HEADER = "order_id,customer_id,ordered_at,amount,currency,country,status,coupon_code\n"
 GOOD_ROW = "O-1,C-1,2026-10-01T08:00:00Z,12.50,EUR,DE,paid,\n"
 # GOOD_ROW as a JSON record.

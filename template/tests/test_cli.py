@@ -6,6 +6,9 @@ import pytest
 
 from .conftest import Workspace, run_cli
 
+# Runs the pipeline end to end: outside the fast loop, `uv run pytest -m "not slow"`.
+pytestmark = pytest.mark.slow
+
 
 def test_doctor_passes_on_the_default_setup(workspace: Workspace) -> None:
     result = run_cli("doctor", env=workspace.env())

@@ -7,9 +7,13 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from .conftest import Workspace, run_cli
-from .sample_expectations import EXPECTED
+from .sample_expectations import expected_outcome
+
+# Runs the pipeline end to end: outside the fast loop, `uv run pytest -m "not slow"`.
+pytestmark = pytest.mark.slow
 
 
 def test_the_sample_run_reports_exact_counts_that_balance(workspace: Workspace) -> None:
@@ -19,15 +23,15 @@ def test_the_sample_run_reports_exact_counts_that_balance(workspace: Workspace) 
     report = result.json()
     counts = report["counts"]
     assert report["status"] == "succeeded"
-    assert counts == EXPECTED.counts
+    assert counts == expected_outcome().counts
     assert counts["read"] == (
         counts["written"] + counts["superseded"] + counts["quarantined"] + counts["filtered"]
     )
     assert counts["quarantined"] > 0
     assert report["output"] == workspace.target.location
-    assert report["violations"] == EXPECTED.violations
+    assert report["violations"] == expected_outcome().violations
     per_date = workspace.output_frame().group_by("order_date").len()
-    assert {str(day): n for day, n in per_date.iter_rows()} == EXPECTED.written_per_date
+    assert {str(day): n for day, n in per_date.iter_rows()} == expected_outcome().written_per_date
 
 
 def test_the_manifest_matches_the_output_and_the_quarantine(workspace: Workspace) -> None:
@@ -65,5 +69,5 @@ def test_the_human_summary_names_counts_and_locations(workspace: Workspace) -> N
     labels = ("read", "written", "superseded", "quarantined", "filtered", "duration", "output:")
     for label in labels:
         assert label in result.stdout
-    assert f"{EXPECTED.counts['read']:,}" in result.stdout
+    assert f"{expected_outcome().counts['read']:,}" in result.stdout
     assert workspace.target.location in result.stdout

@@ -23,6 +23,9 @@ from prefect_kubernetes.worker import (  # type: ignore[import-untyped]
 
 from ..conftest import PROJECT_ROOT
 
+# Runs the pipeline end to end: outside the fast loop, `uv run pytest -m "not slow"`.
+pytestmark = pytest.mark.slow
+
 BASE_JOB_TEMPLATE = PROJECT_ROOT / "deploy" / "prefect" / "k8s-pool-base-job-template.json"
 PREFECT_YAML = PROJECT_ROOT / "prefect.yaml"
 
