@@ -70,7 +70,16 @@ DEPENDENCIES_DIR = Path(__file__).with_name("dependencies")
 
 @cache
 def _choice_data(kind: str, name: str) -> dict[str, Any]:
-    """The data file for one choice: dependencies/<kind>/<name>.toml."""
+    """The data file for one choice: dependencies/<kind>/<name>.toml. A name that is not
+    one of the choices (an answer given with --data before copier checked it) is refused
+    with the valid ones."""
+    choices = sorted(path.stem for path in (DEPENDENCIES_DIR / kind).glob("*.toml"))
+    if name not in choices:
+        question = kind.removesuffix("s")
+        raise InvalidAnswersError(
+            f"{question} {name!r} is not one of the choices: use one of {', '.join(choices)} "
+            f"(--data {question}=...)"
+        )
     path = DEPENDENCIES_DIR / kind / f"{name}.toml"
     return tomllib.loads(path.read_text(encoding="utf-8"))
 

@@ -209,6 +209,33 @@ def test_render_hook_refuses_unvalidated_answers_and_lists_every_problem(
     assert "Traceback" not in output
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "choices"),
+    [
+        ("engine", "duckdb", "dask, pandas, polars, spark"),
+        ("orchestrator", "../engines/polars", "airflow, dagster, prefect, step_functions"),
+        ("source", "kafka", "local, postgres, s3"),
+        ("destination", "LOCAL", "local, postgres, s3"),
+    ],
+)
+def test_a_choice_that_does_not_exist_is_refused_with_the_valid_ones(
+    key: str,
+    value: str,
+    choices: str,
+    template_repo: Path,
+    tmp_path: Path,
+    copier_env: dict[str, str],
+) -> None:
+    # Given with --data, a choice reaches the template's context hook before copier
+    # checks it against `choices`: the hook must refuse it, not crash reading its data.
+    destination = tmp_path / "project"
+    result = copier_copy(template_repo, destination, copier_env, "--data", f"{key}={value}")
+    output = assert_refused(
+        result, destination, f"{key} {value!r} is not one of the choices: use one of {choices}"
+    )
+    assert "Traceback" not in output
+
+
 def test_defaults_render_the_orders_pipeline(
     template_repo: Path, tmp_path: Path, copier_env: dict[str, str]
 ) -> None:
