@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
-from .conftest import Workspace, run_cli
+from .conftest import PROJECT_ROOT, Workspace, run_cli
 
 # Runs the pipeline end to end: outside the fast loop, `uv run pytest -m "not slow"`.
 pytestmark = pytest.mark.slow
@@ -55,3 +58,40 @@ def test_error_messages_print_literally_even_with_brackets_in_paths(
 
     assert result.returncode == 78
     assert "[source] path in pipeline.toml" in result.stderr
+
+
+# What `--help` loads, printed by a fresh interpreter after the help text.
+HELP_IMPORTS = """
+import runpy, sys
+sys.argv = ["cli", "--help"]
+try:
+    runpy.run_module("src.cli", run_name="__main__")
+except SystemExit:
+    pass
+print("\\n".join(sorted(sys.modules)))
+"""
+# The run path: settings, telemetry, the runner and the engine come with the commands that
+# use them, not with `--help`.
+RUN_PATH = (".settings", ".telemetry", ".pipeline.runner", ".composition")
+RUN_PATH_PACKAGES = ("pydantic", "opentelemetry.sdk", "polars", "pandas", "pyspark", "dask")
+
+
+def on_run_path(module: str) -> bool:
+    """Whether `module` belongs to the run path rather than the command line."""
+    return module.endswith(RUN_PATH) or any(
+        module == package or module.startswith(f"{package}.") for package in RUN_PATH_PACKAGES
+    )
+
+
+def test_help_prints_the_commands_without_importing_the_run_path() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", HELP_IMPORTS],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "backfill" in result.stdout and "Check configuration" in result.stdout
+    assert sorted(filter(on_run_path, result.stdout.splitlines())) == []
