@@ -14,6 +14,7 @@ rendered drift check and the CI step that refuses conflict leftovers.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -25,6 +26,7 @@ from pathlib import Path
 import answer_space
 import pytest
 import yaml
+from installed_project import install
 from team_edits import apply_team_edits, assert_team_edits_kept
 from template_fixtures import (
     REPO_ROOT,
@@ -453,6 +455,15 @@ def lint(project: Path) -> None:
         assert result.returncode == 0, result.stdout + result.stderr
 
 
+def assert_type_checks_and_runs(project: Path) -> None:
+    """The updated project installs, type-checks and runs on its sample data with no hand
+    edit: what its CI and its first scheduled run after the update do."""
+    installed = install(project)
+    installed.uv_run("mypy", "src")
+    run = installed.uv_run("python", "-m", "src.cli", "run", "--json")
+    assert json.loads(run.stdout.splitlines()[-1])["status"] == "succeeded"
+
+
 def files_the_team_changed(project: Path) -> set[str]:
     """Paths the team's own commit (HEAD) added or modified."""
     return set(git(project, "diff", "--name-only", "HEAD~1", "HEAD").splitlines())
@@ -482,6 +493,7 @@ def test_a_team_project_from_an_earlier_release_updates_to_the_working_tree(
     lint(project)
     # Every earlier release predates the Delta Lake tables: the v0.5.0 migration says what to do.
     assert "Template v0.5.0 changed the destination" in capfd.readouterr().err
+    assert_type_checks_and_runs(project)
 
 
 @pytest.mark.slow
@@ -498,3 +510,38 @@ def test_a_project_from_the_oldest_release_that_deleted_files_updates_to_the_wor
 
     assert [path for path in DELETED_BY_THE_TEAM if (project / path).exists()] == []
     assert_no_conflicts(project)
+
+
+def test_the_delta_lake_migration_removes_only_the_retired_destination_settings(
+    tmp_path: Path,
+) -> None:
+    config = (
+        'log_level = "INFO"\n'
+        "[source]\n"
+        "max_concurrency = 4  # not the destination's: kept\n"
+        "[ destination ]\n"
+        'path = "data/output/orders"\n'
+        "keep_snapshots = 3                # committed snapshots kept for rollback\n"
+        "  lock_lease_seconds=60\n"
+        "retention_hours = 168\n"
+    )
+    (tmp_path / "pipeline.toml").write_text(config, encoding="utf-8")
+    (tmp_path / "deploy" / "base").mkdir(parents=True)
+    (tmp_path / "deploy" / "base" / "pipeline.toml").write_text(config, encoding="utf-8")
+
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "migrations" / "v0_5_0_delta_lake.py")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    expected = config.replace(
+        "keep_snapshots = 3                # committed snapshots kept for rollback\n", ""
+    ).replace("  lock_lease_seconds=60\n", "")
+    for name in ("pipeline.toml", "deploy/base/pipeline.toml"):
+        assert (tmp_path / name).read_text(encoding="utf-8") == expected
+        assert f"removed from {name} [destination]: keep_snapshots = 3" in result.stderr
+    assert "docs/destination.md" in result.stderr
