@@ -62,6 +62,9 @@ def run_one(package: str, run: dict[str, Any]) -> dict[str, Any]:
         info=modules.build_info.build_info(),
         instruments=modules.instruments(),
         manifests=modules.manifest.ManifestStore(runs_dir),
+        # The cases test what values and rules mean, often with most rows bad: no
+        # operational threshold stops them before their outcome is recorded.
+        policy=modules.policy.RunPolicy(max_quarantine_ratio=1.0, runs_retention_days=None),
     )
     try:
         result = runner.run()
@@ -98,6 +101,7 @@ class _Modules:
         self.selection = module("sources.selection")
         self.runner = module("pipeline.runner")
         self.manifest = module("pipeline.manifest")
+        self.policy = module("pipeline.policy")
         self.errors = module("errors")
         self.contract_module = module("pipeline.contract")
         self.model = module("validation.model")
