@@ -15,6 +15,9 @@ from typing import Any, Literal
 
 from ..errors import DataContractError
 
+MANIFEST_FILE = "manifest.json"  # in each run's folder, written last
+RUN_ID_TIME = "%Y%m%dT%H%M%SZ"  # a run id starts with its start time, then a random part
+
 # `interrupted`: a stop signal (SIGTERM, SIGINT) ended the run before its commit.
 RunStatus = Literal["succeeded", "failed", "interrupted"]
 
@@ -79,7 +82,7 @@ class ManifestStore:
 
     def write(self, manifest: RunManifest) -> Path:
         """Write the manifest so that it is either absent or complete, never partial."""
-        target = self.run_dir(manifest.run_id) / "manifest.json"
+        target = self.run_dir(manifest.run_id) / MANIFEST_FILE
         write_atomically(target, json.dumps(manifest.to_dict(), indent=2, sort_keys=True) + "\n")
         return target
 

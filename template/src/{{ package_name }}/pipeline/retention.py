@@ -16,11 +16,12 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from .manifest import MANIFEST_FILE, RUN_ID_TIME
+
 logger = logging.getLogger(__name__)
 
 RUN_ID = re.compile(r"^(\d{8}T\d{6}Z)-[0-9a-f]{8}$")
 EXPIRED = "_expired"
-MANIFEST = "manifest.json"
 
 
 def run_started_at(name: str) -> datetime | None:
@@ -28,7 +29,7 @@ def run_started_at(name: str) -> datetime | None:
     match = RUN_ID.match(name)
     if match is None:
         return None
-    return datetime.strptime(match.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    return datetime.strptime(match.group(1), RUN_ID_TIME).replace(tzinfo=UTC)
 
 
 def expired_runs(
@@ -43,7 +44,7 @@ def expired_runs(
         started = run_started_at(entry.name)
         if started is None or entry.name == current_run_id or entry.is_symlink():
             continue
-        if started < cutoff and (entry / MANIFEST).is_file():
+        if started < cutoff and (entry / MANIFEST_FILE).is_file():
             expired.append(entry)
     return expired
 

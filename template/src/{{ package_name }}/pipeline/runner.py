@@ -27,7 +27,7 @@ from ..build_info import BuildInfo
 from ..errors import DataContractError, PipelineError, file_error, unexpected_error
 from .instruments import PipelineInstruments
 from .interruption import RunInterrupted, checkpoint, defer_signals
-from .manifest import Counts, ManifestStore, RunManifest, RunStatus
+from .manifest import MANIFEST_FILE, RUN_ID_TIME, Counts, ManifestStore, RunManifest, RunStatus
 from .policy import RunPolicy
 from .progress import SilentProgress, StageProgress
 from .retention import delete_expired_runs
@@ -94,7 +94,7 @@ class RunResult:
 def new_run_id(now: datetime | None = None) -> str:
     """Sortable and unique: `20261125T181500Z-3f9a1c2b`."""
     moment = now or datetime.now(UTC)
-    return f"{moment:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+    return f"{moment:{RUN_ID_TIME}}-{secrets.token_hex(4)}"
 
 
 class PipelineRunner(Generic[FrameT]):
@@ -378,7 +378,7 @@ class PipelineRunner(Generic[FrameT]):
     def _manifest_not_written(self, manifest: RunManifest, error: OSError) -> PipelineError:
         """The manifest could not be written: it goes to the log (stderr) instead, whole,
         and the run fails with the file error's class, saying what was committed."""
-        path = self.manifests.run_dir(manifest.run_id) / "manifest.json"
+        path = self.manifests.run_dir(manifest.run_id) / MANIFEST_FILE
         logger.error("manifest of run %s: %s", manifest.run_id, json.dumps(manifest.to_dict()))
         cause = file_error(error, path, "the runs folder (runs_dir)")
         committed = manifest.output or {}
