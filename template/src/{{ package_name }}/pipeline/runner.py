@@ -94,7 +94,7 @@ class RunResult:
 def new_run_id(now: datetime | None = None) -> str:
     """Sortable and unique: `20261125T181500Z-3f9a1c2b`."""
     moment = now or datetime.now(UTC)
-    return f"{moment:{RUN_ID_TIME}}-{secrets.token_hex(4)}"
+    return f"{moment.strftime(RUN_ID_TIME)}-{secrets.token_hex(4)}"
 
 
 class PipelineRunner(Generic[FrameT]):
