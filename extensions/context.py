@@ -24,18 +24,19 @@ from copier_template_extensions import ContextHook
 UNKNOWN_TEMPLATE_VERSION = "0.0.0+unknown"
 
 
-def _load_answers_module() -> ModuleType:
-    """Load the sibling answers.py by path: extensions/ is not an importable package."""
-    path = Path(__file__).with_name("answers.py")
-    spec = spec_from_file_location("_golden_path_answers", path)
+def _load_sibling(name: str) -> ModuleType:
+    """Load the sibling `name`.py by path: extensions/ is not an importable package."""
+    path = Path(__file__).with_name(f"{name}.py")
+    spec = spec_from_file_location(f"_golden_path_{name}", path)
     if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load the answer checks from {path}")
+        raise ImportError(f"cannot load {path}")
     module = module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-_answers = _load_answers_module()
+_answers = _load_sibling("answers")
+_given = _load_sibling("given_answers")
 
 # Every question with a validator in copier.yml, checked by the same function.
 ANSWER_CHECKS: tuple[tuple[str, Callable[[Any], str]], ...] = (
@@ -208,15 +209,23 @@ def template_version(context: Mapping[str, Any]) -> str:
 class DerivedContext(ContextHook):
     """Check the answers before rendering and add `template_version` to the context."""
 
+    # True while the hook renders a validator itself: that render runs the hook again.
+    _checking_given = False
+
     def hook(self, context: dict[str, Any]) -> None:
         """Update `context` in place; raise `InvalidAnswersError` when an answer is invalid.
 
         Runs for every string and file Copier renders, so it only does a handful of regex
-        checks and keeps no state between calls. The check is skipped while the questions
-        are asked: there Copier renders defaults and validators with half-answered
-        contexts, and each question's own validator reports its problem.
+        checks and keeps no state between calls. While the questions are asked, Copier
+        renders defaults and validators with half-answered contexts: then only the answers
+        given with --data or --data-file are checked (`given_answers.py`), and each typed
+        answer is left to its question's validator.
         """
-        if str(context.get("_copier_phase", "")) != "prompt":
+        if self._checking_given:  # a validator rendered by the check below needs no more
+            return
+        if str(context.get("_copier_phase", "")) == "prompt":
+            self._refuse_bad_given_answers(context)
+        else:
             problems = answer_problems(context)
             if problems:
                 listing = "\n".join(f"  - {problem}" for problem in problems)
@@ -236,3 +245,20 @@ class DerivedContext(ContextHook):
         if "source" in context:
             context.update(source_context(str(context["source"]), context))
         context.update(connectors_context(context))
+
+    def _refuse_bad_given_answers(self, context: Mapping[str, Any]) -> None:
+        """Raise `InvalidAnswersError` listing every given answer its question refuses."""
+        self._checking_given = True
+        try:
+            problems = _given.given_answer_problems(context, self._render)
+        finally:
+            self._checking_given = False
+        if problems:
+            listing = "\n".join(f"  - {problem}" for problem in problems)
+            raise InvalidAnswersError(
+                f"These answers given with --data or --data-file are invalid:\n{listing}\n"
+                "Nothing was written: run the command again with corrected values."
+            )
+
+    def _render(self, template: str, context: Mapping[str, Any]) -> str:
+        return self.environment.from_string(template).render(context)

@@ -15,7 +15,7 @@ import answer_space
 import pytest
 from copier.errors import UserMessageError
 from extension_modules import load_extension
-from jinja2 import Environment
+from jinja2 import Environment, StrictUndefined
 
 answers = load_extension("answers")
 context = load_extension("context")
@@ -508,6 +508,41 @@ def test_hook_leaves_half_answered_questionnaires_to_the_validators() -> None:
         "{{ template_version }}", _copier_phase="prompt", project_name="Class", package_name="class"
     )
     assert rendered == "0.0.0+unknown"
+
+
+REPOSITORY_ROOT = str(Path(__file__).resolve().parent.parent)
+
+
+def render_prompt_with_given(given: dict[str, str], **answered: str) -> str:
+    """Render during the prompt, with `given` as the answers of --data, as Copier does."""
+    environment = Environment(
+        extensions=[context.DerivedContext, answers.AnswerFilters], undefined=StrictUndefined
+    )
+    conf = {"data": given, "src_path": REPOSITORY_ROOT}
+    return environment.from_string("{{ template_version }}").render(
+        _copier_conf=conf, _copier_phase="prompt", **given, **answered
+    )
+
+
+def test_hook_refuses_given_answers_that_their_questions_refuse_during_the_prompt() -> None:
+    with pytest.raises(UserMessageError) as raised:
+        render_prompt_with_given({"engine": "duckdb", "owner": "team:x", "project_name": "ok"})
+    message = str(raised.value)
+    assert "engine 'duckdb' is not one of the choices: use one of dask, pandas" in message
+    assert "owner" in message and "e.g. 'group:default/" in message
+    assert "project_name" not in message
+
+
+def test_hook_defers_a_given_answer_whose_validator_names_an_unknown_answer() -> None:
+    # The schedule's validator names the orchestrator: unknown at the first render, so the
+    # check waits; once the orchestrator is answered, the schedule is checked with it.
+    assert render_prompt_with_given({"schedule": "0 3 * * *"}) == "0.0.0+unknown"
+    with pytest.raises(UserMessageError, match="schedule '0 25"):
+        render_prompt_with_given({"schedule": "0 25 * * *"}, orchestrator="airflow")
+
+
+def test_hook_leaves_typed_answers_to_their_validators() -> None:
+    assert render_prompt_with_given({}, project_name="") == "0.0.0+unknown"
 
 
 # ---------------------------------------------------------------------------------------

@@ -54,6 +54,11 @@ BAD_ANSWERS = [
     BadAnswer("package-is-a-dependency", "package_name", "polars", "e.g. 'polars_pipeline'"),
     BadAnswer("owner-of-wrong-kind", "owner", "team:data-eng", "e.g. 'group:default/data-eng'"),
     BadAnswer("schedule-hour-25", "schedule", "0 25 * * *", "out of range 0-23"),
+    BadAnswer("schedule-not-cron", "schedule", "rate(5 minutes)", "use a preset (@hourly"),
+    BadAnswer("name-empty", "project_name", "", "write a short text"),
+    BadAnswer("description-too-long", "description", "x" * 1000, "shorten it to at most"),
+    BadAnswer("type-not-offered", "pipeline_type", "streaming", "use one of batch"),
+    BadAnswer("type-unknown", "pipeline_type", "Batch", "use one of batch"),
     BadAnswer(
         "name-with-aws-key-id",
         "project_name",
@@ -133,6 +138,7 @@ def test_copy_refuses_bad_answer_given_with_data_flag(
     destination = tmp_path / "project"
     result = copier_copy(template_repo, destination, copier_env, "--data", f"{bad.key}={bad.value}")
     output = assert_refused(result, destination, bad.key, bad.hint)
+    assert "Traceback" not in output
     if bad.secret:
         assert bad.secret not in output
 
@@ -146,8 +152,36 @@ def test_copy_refuses_bad_answer_given_in_data_file(
     destination = tmp_path / "project"
     result = copier_copy(template_repo, destination, copier_env, "--data-file", str(answers))
     output = assert_refused(result, destination, bad.key, bad.hint)
+    assert "Traceback" not in output
     if bad.secret:
         assert bad.secret not in output
+
+
+def test_every_bad_given_answer_is_refused_at_once_before_any_question(
+    template_repo: Path, tmp_path: Path, copier_env: dict[str, str]
+) -> None:
+    # Copier itself would stop at the first one with a traceback; the render hook checks
+    # every given answer against copier.yml's choices and validators first.
+    destination = tmp_path / "project"
+    result = copier_copy(
+        template_repo,
+        destination,
+        copier_env,
+        *("--data", "project_name="),
+        *("--data", "pipeline_type=hybrid"),
+        *("--data", "orchestrator=step_functions"),
+        *("--data", "schedule=0 3 * * 8"),
+    )
+    output = assert_refused(
+        result,
+        destination,
+        "given with --data or --data-file are invalid",
+        "project_name is empty",
+        "pipeline_type 'hybrid' is not one of the choices: use one of batch",
+        "schedule '0 3 * * 8'",
+        "Nothing was written",
+    )
+    assert "Traceback" not in output
 
 
 def test_defaults_refuse_a_name_whose_derived_package_is_a_keyword(
