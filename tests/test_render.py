@@ -74,6 +74,7 @@ DEFAULT_PATHS = sorted(
         "src/orders_pipeline/orchestration/__init__.py",
         "src/orders_pipeline/orchestration/entrypoint.py",
         "src/orders_pipeline/pipeline/__init__.py",
+        "src/orders_pipeline/pipeline/console_logs.py",
         "src/orders_pipeline/pipeline/contract.py",
         "src/orders_pipeline/pipeline/instruments.py",
         "src/orders_pipeline/pipeline/interruption.py",

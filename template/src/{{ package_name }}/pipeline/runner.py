@@ -302,6 +302,7 @@ class PipelineRunner(Generic[FrameT]):
             staged = self.pipeline.loader.stage(validated.valid, run_id)
             counts.written = staged.rows
             counts.superseded = staged.superseded
+            self.progress.advanced("load", staged.rows)  # staged; the commit is still to come
         try:
             counts.check_conservation()
             self.policy.check_quarantine(counts)
