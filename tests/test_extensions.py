@@ -662,6 +662,10 @@ def test_every_offered_source_and_destination_names_its_module_config_and_egress
     assert derived[f"{kind}_sfn_parameters"].startswith("  ")
     assert f"PIPELINE_{kind.upper()}__" in derived[f"{kind}_sfn_environment"]
     assert derived[f"{kind}_readme_settings"]
+    if kind == "destination":  # the README's "Reading the output": the three readers
+        reading = derived["destination_readme_reading"]
+        assert all(reader in reading for reader in ("pl.read_", "to_pandas()", "duckdb.sql"))
+        assert "uv run --with" in reading  # pandas and DuckDB are not the project's own
 
 
 def test_a_requirement_or_egress_rule_both_connectors_need_is_listed_once() -> None:
