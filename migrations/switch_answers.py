@@ -56,8 +56,9 @@ class Outcome:
 
 def answers_at_head(project: Path) -> dict[str, Any]:
     """The answers committed at git HEAD: those before this update."""
+    # `./`: relative to the working directory, a subproject's folder in a monorepo.
     shown = subprocess.run(
-        ["git", "show", f"HEAD:{ANSWERS_FILE}"],
+        ["git", "show", f"HEAD:./{ANSWERS_FILE}"],
         cwd=project,
         capture_output=True,
         text=True,
