@@ -86,9 +86,10 @@ def _choice_data(kind: str, name: str) -> dict[str, Any]:
 
 
 def orchestrator_dependencies(orchestrator: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Runtime and dev requirements for `orchestrator`, from orchestrators/<name>.toml."""
+    """The `orchestrator` dependency group and the dev requirements for `orchestrator`, from
+    orchestrators/<name>.toml."""
     data = _choice_data("orchestrators", orchestrator)
-    return tuple(data["runtime"]), tuple(data["dev"])
+    return tuple(data["group"]), tuple(data["dev"])
 
 
 def orchestrator_egress(orchestrator: str) -> list[dict[str, Any]]:
@@ -96,13 +97,25 @@ def orchestrator_egress(orchestrator: str) -> list[dict[str, Any]]:
     return [dict(rule) for rule in _choice_data("orchestrators", orchestrator).get("egress", [])]
 
 
-def orchestrator_context(orchestrator: str) -> dict[str, Any]:
-    """What an orchestrator adds to the context: its requirements and its pods' egress."""
-    runtime, dev = orchestrator_dependencies(orchestrator)
+def orchestrator_image(orchestrator: str) -> dict[str, Any]:
+    """Whether the orchestrator runs code in an image of the project (the Dockerfile's
+    `orchestrator` target), and the project files that image needs besides the package."""
+    data = _choice_data("orchestrators", orchestrator)
     return {
-        "orchestrator_dependencies": list(runtime),
+        "orchestrator_image_target": bool(data.get("image_target", False)),
+        "orchestrator_image_files": [str(path) for path in data.get("image_files", [])],
+    }
+
+
+def orchestrator_context(orchestrator: str) -> dict[str, Any]:
+    """What an orchestrator adds to the context: its dependency group and dev requirements,
+    its pods' egress and its image target."""
+    group, dev = orchestrator_dependencies(orchestrator)
+    return {
+        "orchestrator_dependencies": list(group),
         "orchestrator_dev_dependencies": list(dev),
         "orchestrator_egress": orchestrator_egress(orchestrator),
+        **orchestrator_image(orchestrator),
     }
 
 

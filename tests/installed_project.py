@@ -91,16 +91,24 @@ class RenderedProject:
         return result
 
 
-def install(root: Path, *, dev: bool = True, environment: Path | None = None) -> RenderedProject:
-    """Install a rendered project with its own `uv sync` (runtime only when `dev` is False),
-    into its own .venv or the shared `environment`, failing the test with the output tail
-    when that does not work."""
-    uv = require_uv()
+def uninstalled(root: Path, *, environment: Path | None = None) -> RenderedProject:
+    """A rendered project as `copier copy` leaves it, nothing installed yet: what its own
+    first command (`uv run ...`) installs is that command's doing. Its environment is its own
+    .venv or the shared `environment`."""
     answers = yaml.safe_load((root / ".copier-answers.yml").read_text(encoding="utf-8"))
     env = project_env()
     if environment is not None:
         env["UV_PROJECT_ENVIRONMENT"] = str(environment)
-    installed = RenderedProject(root, answers, uv, env)
+    return RenderedProject(root, answers, require_uv(), env)
+
+
+def install(root: Path, *, dev: bool = True, environment: Path | None = None) -> RenderedProject:
+    """Install a rendered project with its own `uv sync` (runtime only when `dev` is False;
+    the default groups, `dev` and the `orchestrator` group it includes, otherwise), into its
+    own .venv or the shared `environment`, failing the test with the output tail when that
+    does not work."""
+    installed = uninstalled(root, environment=environment)
+    uv = installed.uv
     command = [uv, "sync"] if dev else [uv, "sync", "--no-dev"]
     sync = installed.run(*command, timeout=SYNC_TIMEOUT_S)
     if sync.returncode != 0:

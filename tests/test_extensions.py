@@ -577,6 +577,27 @@ def test_the_hook_adds_the_chosen_engines_context() -> None:
 
 
 # ---------------------------------------------------------------------------------------
+# orchestrator data (extensions/dependencies/orchestrators/<orchestrator>.toml)
+# ---------------------------------------------------------------------------------------
+OFFERED_ORCHESTRATORS = answer_space.QUESTIONS["orchestrator"].choices
+
+
+@pytest.mark.parametrize("orchestrator", OFFERED_ORCHESTRATORS)
+def test_an_orchestrator_ships_image_files_only_with_an_image_target_of_its_own(
+    orchestrator: str,
+) -> None:
+    derived = context.orchestrator_context(orchestrator)
+    if not derived["orchestrator_image_target"]:
+        assert derived["orchestrator_image_files"] == []
+    else:
+        # The target adds the group to the image: a target without packages has no reason.
+        assert derived["orchestrator_dependencies"], orchestrator
+    for path in derived["orchestrator_image_files"]:
+        conditional = f"{{% if orchestrator == '{orchestrator}' %}}{path}{{% endif %}}"
+        assert (TEMPLATE_ROOT / conditional).is_dir(), path
+
+
+# ---------------------------------------------------------------------------------------
 # destination data (extensions/dependencies/destinations/<destination>.toml)
 # ---------------------------------------------------------------------------------------
 OFFERED_DESTINATIONS = answer_space.QUESTIONS["destination"].choices

@@ -105,7 +105,9 @@ def test_readme_command_runs_the_sample_and_conserves_every_row(
     project: RenderedProject,
 ) -> None:
     readme = (project.root / "README.md").read_text(encoding="utf-8")
-    assert "uv run python -m src.cli run --json" in readme
+    # The README's form installs the runtime alone (test_lean_install.py); this project has
+    # the dev group too, which changes nothing a run does.
+    assert "uv run --no-dev python -m src.cli run --json" in readme
     assert_counts_conserved(run_json(project, "python", "-m", "src.cli", "run", "--json"))
 
 
@@ -113,7 +115,8 @@ def test_console_script_named_after_the_slug_runs_the_pipeline(
     project: RenderedProject,
 ) -> None:
     slug = project.answers["project_slug"]
-    assert f"uv run {slug} run" in (project.root / "README.md").read_text(encoding="utf-8")
+    readme = (project.root / "README.md").read_text(encoding="utf-8")
+    assert f"uv run --no-dev {slug} run" in readme
     assert_counts_conserved(run_json(project, slug, "run", "--json"))
 
 
