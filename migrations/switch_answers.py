@@ -37,7 +37,10 @@ import copier
 import pathspec
 import yaml
 
-SWITCHES = ("engine", "source", "destination")
+# The answers that pick code. Today only engine, source and destination change team-owned
+# files; the orchestrator and the pipeline type are here so that a release where theirs do
+# needs no change to this file (a switch that changes no team-owned file costs two renders).
+SWITCHES = ("pipeline_type", "engine", "orchestrator", "source", "destination")
 ANSWERS_FILE = ".copier-answers.yml"
 CONFIG_FILE = "pipeline.toml"
 PORT_FOLDER = ".template-switch"
