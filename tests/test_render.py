@@ -106,6 +106,8 @@ DEFAULT_PATHS = sorted(
         "src/orders_pipeline/loading/quarantine_file.py",
         "src/orders_pipeline/memory.py",
         "src/orders_pipeline/reachability.py",
+        "src/orders_pipeline/redaction.py",
+        "src/orders_pipeline/secret_settings.py",
         "src/orders_pipeline/sources/__init__.py",
         "src/orders_pipeline/sources/configuration.py",
         "src/orders_pipeline/sources/decoding.py",
@@ -137,6 +139,7 @@ DEFAULT_PATHS = sorted(
         "tests/test_operational_policy.py",
         "tests/test_partitions.py",
         "tests/test_progress.py",
+        "tests/test_redaction.py",
         "tests/test_rules.py",
         "tests/test_runs_cli.py",
         "tests/test_sample_run.py",
@@ -192,14 +195,19 @@ ENGINE_PATHS: dict[str, list[str]] = {
 # Files only the chosen destination renders: its folder (the same files for every
 # destination), and for a server destination the credentials and retry modules, its docs and
 # its tests against the real server.
-SERVER_DESTINATION_PATHS = [
-    "docs/destination.md",
+# What every server source and destination shares (rendered once): credentials, retries,
+# the tests' moto server (S3, and Secrets Manager for `*_secret` references) and the secret
+# canaries.
+SERVER_SHARED_PATHS = [
     "src/orders_pipeline/credentials.py",
     "src/orders_pipeline/pipeline/retries.py",
+    "tests/s3_server.py",
+    "tests/test_secret_canaries.py",
 ]
+SERVER_DESTINATION_PATHS = ["docs/destination.md", *SERVER_SHARED_PATHS]
 # Files an S3 source and an S3 destination share (rendered once when both are chosen): the
-# boto3 client and the tests' moto server.
-S3_SHARED_PATHS = ["src/orders_pipeline/s3_client.py", "tests/s3_server.py"]
+# boto3 client.
+S3_SHARED_PATHS = ["src/orders_pipeline/s3_client.py"]
 # And what a PostgreSQL source and destination share: the server settings, connection and
 # error classes, and the tests' throwaway cluster.
 POSTGRES_SHARED_PATHS = ["src/orders_pipeline/postgres_connection.py", "tests/postgres_server.py"]
@@ -243,16 +251,14 @@ SOURCE_PATHS: dict[str, list[str]] = {
     "local": ["src/orders_pipeline/sources/local_files.py"],
     "postgres": [
         "docs/source.md",
-        "src/orders_pipeline/credentials.py",
-        "src/orders_pipeline/pipeline/retries.py",
+        *SERVER_SHARED_PATHS,
         *POSTGRES_SHARED_PATHS,
         "src/orders_pipeline/sources/postgres_table.py",
         "tests/test_postgres_source.py",
     ],
     "s3": [
         "docs/source.md",
-        "src/orders_pipeline/credentials.py",
-        "src/orders_pipeline/pipeline/retries.py",
+        *SERVER_SHARED_PATHS,
         *S3_SHARED_PATHS,
         "src/orders_pipeline/sources/s3_objects.py",
         "tests/test_s3_source.py",

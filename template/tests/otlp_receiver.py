@@ -353,6 +353,7 @@ class OtlpReceiver:
         self._spans: list[ReceivedSpan] = []
         self._metric_points: list[ReceivedMetricPoint] = []
         self._logs: list[ReceivedLog] = []
+        self._payloads: list[bytes] = []
         self._grpc_server: Any = None
         self._grpc_port: int | None = None
         self._http_server: _OtlpHttpServer | None = None
@@ -478,12 +479,20 @@ class OtlpReceiver:
         with self._lock:
             return list(self._logs)
 
+    def payloads(self) -> list[bytes]:
+        """Every export request received so far, re-encoded as protobuf bytes: all of it,
+        span events and every attribute included, for searches the records do not cover
+        (a canary must appear nowhere)."""
+        with self._lock:
+            return list(self._payloads)
+
     def clear(self) -> None:
         """Forget everything received, e.g. between tests sharing one receiver."""
         with self._lock:
             self._spans.clear()
             self._metric_points.clear()
             self._logs.clear()
+            self._payloads.clear()
 
     def wait_for(
         self,
@@ -509,6 +518,7 @@ class OtlpReceiver:
         received = _decode_spans(request, transport)
         with self._lock:
             self._spans.extend(received)
+            self._payloads.append(request.SerializeToString())
 
     def _ingest_metrics(
         self, request: metrics_service_pb2.ExportMetricsServiceRequest, transport: Transport
@@ -516,6 +526,7 @@ class OtlpReceiver:
         received = _decode_metric_points(request, transport)
         with self._lock:
             self._metric_points.extend(received)
+            self._payloads.append(request.SerializeToString())
 
     def _ingest_logs(
         self, request: logs_service_pb2.ExportLogsServiceRequest, transport: Transport
@@ -523,3 +534,4 @@ class OtlpReceiver:
         received = _decode_logs(request, transport)
         with self._lock:
             self._logs.extend(received)
+            self._payloads.append(request.SerializeToString())

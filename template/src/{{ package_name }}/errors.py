@@ -13,6 +13,8 @@ import traceback
 from enum import IntEnum
 from pathlib import Path
 
+from .redaction import redact
+
 
 class ExitCode(IntEnum):
     """Process exit codes (BSD sysexits values, so shells and schedulers recognise them)."""
@@ -25,11 +27,20 @@ class ExitCode(IntEnum):
 
 
 class PipelineError(Exception):
-    """Base of every classified pipeline error."""
+    """Base of every classified pipeline error.
+
+    Its text is redacted (`redaction.py`): whatever a message was built from (a server's
+    answer, a setting's value), the manifest, `--json`, the console and spans get it
+    without secrets.
+    """
 
     exit_code: ExitCode = ExitCode.INTERNAL
     error_class: str = "internal"
     retryable: bool = False
+
+    def __str__(self) -> str:
+        """The message, redacted."""
+        return redact(super().__str__())
 
     def record(self) -> dict[str, object]:
         """The error as the run's manifest and `--json` report it."""
@@ -78,7 +89,7 @@ class CodeError(PipelineError):
         super().__init__(message)
         self.error_class = error_class
         self.where = where
-        self.trace = trace
+        self.trace = redact(trace)
 
     def record(self) -> dict[str, object]:
         """The error with where it was raised and its traceback, line by line."""

@@ -22,6 +22,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from .errors import ConfigurationError
+from .redaction import credential_shape
 
 Key = tuple[str, ...]
 
@@ -190,7 +191,7 @@ class SettingsInputs:
         if any(name.upper() == variable for name in self.environ):
             return variable
         if self.config_file is not None:
-            line = _line_of(self.config_file, key)
+            line = line_of(self.config_file, key)
             return f"{self.config_file}:{line}" if line else str(self.config_file)
         return variable
 
@@ -232,8 +233,11 @@ def _same_name_elsewhere(key: Key, keys: Collection[Key], cutoff: float) -> Key 
 
 
 def _shown(value: object, field: FieldInfo | None) -> str:
-    """` = <the rejected value>` for a plain value; nothing for a section or a secret."""
-    if field is None or _is_secret(field) or not isinstance(value, str | int | float | bool):
+    """` = <the rejected value>` for a plain value; nothing for a section, a secret or a
+    value holding a credential."""
+    if field is None or is_secret(field) or not isinstance(value, str | int | float | bool):
+        return ""
+    if isinstance(value, str) and credential_shape(value):
         return ""
     text = repr(value)
     if len(text) > SHOWN_VALUE_CHARS:
@@ -241,12 +245,13 @@ def _shown(value: object, field: FieldInfo | None) -> str:
     return f" = {text}"
 
 
-def _is_secret(field: FieldInfo) -> bool:
+def is_secret(field: FieldInfo) -> bool:
+    """A setting holding a secret value (`SecretStr`): environment only, never echoed."""
     annotation = field.annotation
     return annotation is SecretStr or SecretStr in typing.get_args(annotation)
 
 
-def _line_of(path: Path, key: Key) -> int | None:
+def line_of(path: Path, key: Key) -> int | None:
     """The line of `path` that sets `key`, read the simple way (tables and dotted keys);
     None when the file writes it some other way (inline tables, arrays of tables)."""
     try:

@@ -9,6 +9,7 @@ inject in-memory exporters instead.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from opentelemetry import metrics, trace
 
 from .build_info import BuildInfo
 from .pipeline.instruments import PipelineInstruments
+from .redaction import RedactingFilter, install_redaction
 from .settings import TelemetrySettings
 
 if TYPE_CHECKING:
@@ -67,6 +69,7 @@ class Telemetry:
             from opentelemetry.instrumentation.logging.handler import LoggingHandler
 
             self._log_handler = LoggingHandler(logger_provider=self.logger_provider)
+            self._log_handler.addFilter(RedactingFilter())
         logger.addHandler(self._log_handler)
         self._logged.append(logger)
 
@@ -243,8 +246,15 @@ class TraceContextFilter(logging.Filter):
 
 
 def configure_logging(level: str) -> logging.Logger:
-    """Console logs on stderr, each line carrying the trace id; returns the root logger."""
+    """Console logs on stderr, each line carrying the trace id; returns the root logger.
+
+    Whatever `level` says, SDK loggers stay at WARNING and every record is redacted before
+    any handler sees it (`redaction.py`): DEBUG shows the pipeline's own detail, never the
+    SDKs' request dumps or a secret.
+    """
+    install_redaction(os.environ)
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
     handler.addFilter(TraceContextFilter())
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(name)s [trace=%(trace_id)s] %(message)s")

@@ -25,6 +25,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from ..build_info import BuildInfo
 from ..errors import DataContractError, PipelineError, file_error, unexpected_error
+from ..redaction import exception_attributes
 from .instruments import PipelineInstruments
 from .interruption import RunInterrupted, checkpoint, defer_signals
 from .manifest import MANIFEST_FILE, RUN_ID_TIME, Counts, ManifestStore, RunManifest, RunStatus
@@ -165,7 +166,7 @@ class PipelineRunner(Generic[FrameT]):
                 defer_signals()
                 classified = _classify(error)
                 state.error = classified.record()
-                span.record_exception(classified)
+                span.record_exception(classified, attributes=exception_attributes(classified))
                 span.set_status(Status(StatusCode.ERROR, classified.error_class))
                 logger.error("run %s failed (%s): %s", run_id, classified.error_class, classified)
                 try:
@@ -327,14 +328,24 @@ class PipelineRunner(Generic[FrameT]):
         self._current_stage = name
         self.progress.started(name)
         started = time.perf_counter()
+        # Exceptions are recorded here, redacted: the SDK's own recording would put the raw
+        # message (a server's answer, a connection string) into the span's event and status.
         with self.instruments.tracer.start_as_current_span(
-            f"pipeline.{name}", attributes=attributes
+            f"pipeline.{name}",
+            attributes=attributes,
+            record_exception=False,
+            set_status_on_exception=False,
         ) as span:
-            if given is None:
-                result = work()
-            else:
-                span.set_attribute("pipeline.rows.in", _rows_of(given))
-                result = work(given)
+            try:
+                if given is None:
+                    result = work()
+                else:
+                    span.set_attribute("pipeline.rows.in", _rows_of(given))
+                    result = work(given)
+            except BaseException as error:
+                span.record_exception(error, attributes=exception_attributes(error))
+                span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+                raise
             rows_out = _rows_of(result)
             span.set_attribute("pipeline.rows.out", rows_out)
             if isinstance(result, Validated):
