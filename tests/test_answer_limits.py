@@ -31,48 +31,85 @@ _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 UNLIMITED_SLUG_SUFFIXES = {"-backfill", "-"}
 
 
+_JINJA_IN_NAME = re.compile(r"\{%.*?%\}|\{\{.*?\}\}")
+
+
+def rendered_name(path: Path) -> str:
+    """A template file's name without its conditional Jinja: "destination.md.jinja"."""
+    return _JINJA_IN_NAME.sub("", path.name)
+
+
 def python_templates() -> list[Path]:
     """Template files rendered into Python modules whose contents are rendered."""
-    return [path for path in TEMPLATE.rglob("*.py.jinja") if path.is_file()]
+    return [
+        p for p in TEMPLATE.rglob("*") if p.is_file() and rendered_name(p).endswith(".py.jinja")
+    ]
+
+
+def python_lines(path: Path) -> list[tuple[int, str]]:
+    """(line number, line) of the Python in `path`: every line of a module, the lines of
+    ```python blocks in Markdown (`ruff format` formats those too)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if not rendered_name(path).endswith(".md.jinja"):
+        return list(enumerate(lines, 1))
+    found, inside = [], False
+    for number, line in enumerate(lines, 1):
+        if line.startswith("```"):
+            inside = line.strip() in ("```python", "```py")
+        elif inside:
+            found.append((number, line))
+    return found
+
+
+def templates_with_python() -> list[Path]:
+    """Python modules and Markdown files of the template whose contents are rendered."""
+    markdown = [
+        p for p in TEMPLATE.rglob("*") if p.is_file() and rendered_name(p).endswith(".md.jinja")
+    ]
+    return python_templates() + markdown
 
 
 def longest_value(key: str) -> str:
-    """The longest value a choice question can take (other answers in a line)."""
+    """The longest value answer `key` can take (the other answers in a line)."""
+    if key == "project_slug":
+        return "s" * answers.MAX_SLUG_LENGTH
+    if key == "package_name":
+        return "p" * answers.MAX_PACKAGE_NAME_LENGTH
     return max(answer_space.QUESTIONS[key].choices, key=len)
 
 
-def rendered_width(line: str, package_length: int) -> int:
-    """Columns of `line` once rendered with a package name of `package_length` characters
-    and every choice answer at its longest value."""
-
-    def width(match: re.Match[str]) -> str:
-        key = match.group(1)
-        return "p" * package_length if key == "package_name" else longest_value(key)
-
-    return len(_PLACEHOLDER.sub(width, line))
+def rendered_width(line: str) -> int:
+    """Columns of `line` once rendered with every other answer at its longest value."""
+    return len(_PLACEHOLDER.sub(lambda match: longest_value(match.group(1)), line))
 
 
-def package_name_limit() -> tuple[int, str]:
-    """The longest package name every Python line holding it allows, and that line."""
+def name_limit(key: str) -> tuple[int, str]:
+    """The longest value of answer `key` every rendered Python line holding it allows, and
+    that line."""
+    placeholder = re.compile(r"\{\{\s*" + key + r"\s*\}\}")
     best = (LINE_LENGTH, "")
-    for path in python_templates():
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            count = line.count(PACKAGE)
+    for path in templates_with_python():
+        for number, line in python_lines(path):
+            count = len(placeholder.findall(line))
             if not count:
                 continue
-            rest = rendered_width(line, 0)
-            limit = (LINE_LENGTH - rest) // count
+            limit = (LINE_LENGTH - rendered_width(placeholder.sub("", line))) // count
             if limit < best[0]:
                 best = (limit, f"{path.relative_to(TEMPLATE)}:{number}: {line.strip()}")
     return best
 
 
 def test_the_package_name_limit_is_what_the_longest_rendered_line_allows() -> None:
-    limit, line = package_name_limit()
+    limit, line = name_limit("package_name")
     assert limit == answers.MAX_PACKAGE_NAME_LENGTH, (
         f"the longest line holding the package name allows {limit} characters: {line}. "
         "Set MAX_PACKAGE_NAME_LENGTH in extensions/answers.py (and docs/questionnaire.md)."
     )
+
+
+def test_every_python_line_holding_the_slug_fits_at_the_slug_limit() -> None:
+    limit, line = name_limit("project_slug")
+    assert limit >= answers.MAX_SLUG_LENGTH, f"only {limit} characters fit: {line}"
 
 
 def test_no_wrapped_statement_holds_the_package_name() -> None:
@@ -81,8 +118,8 @@ def test_no_wrapped_statement_holds_the_package_name() -> None:
     # are safe: their magic trailing comma keeps them split whatever the length.
     wrapped = [
         f"{path.relative_to(TEMPLATE)}:{number}"
-        for path in python_templates()
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        for path in templates_with_python()
+        for number, line in python_lines(path)
         if PACKAGE in line
         and line.rstrip().endswith(("(", "[", "{"))
         and not line.lstrip().startswith(("from ", "import "))
