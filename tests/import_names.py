@@ -8,10 +8,10 @@ Regenerate it, after a change to any dependency list, with:
 
     uv run python tests/import_names.py extensions/dependencies/import_names.txt
 
-It renders one project per engine and orchestrator (sources and destinations cycled so each
-appears with every orchestrator), installs each with `uv sync` into one scratch environment
-per orchestrator (uv's cache makes the later syncs cheap) and lists that environment's
-site-packages.
+It renders one project per engine and orchestrator (the pairs of source and destination
+cycled along, so each pair appears at least once), installs each with `uv sync` into one
+scratch environment per orchestrator (uv's cache makes the later syncs cheap) and lists that
+environment's site-packages.
 """
 
 from __future__ import annotations

@@ -245,12 +245,16 @@ _LABEL_NAMED_KINDS = {"Namespace", "Job", "Service", "CronJob"}
 def test_kubernetes_names_and_labels_are_valid_at_the_slug_limit(
     projects_at_the_limits: list[Path],
 ) -> None:
+    longest = 0
     for project in projects_at_the_limits:
         for document in kubernetes_documents(project):
             name = str(document.get("metadata", {}).get("name", ""))
             if name and document.get("kind") in _LABEL_NAMED_KINDS:
                 assert len(name) <= 63 and _DNS_LABEL.fullmatch(name), (document["kind"], name)
+                longest = max(longest, len(name))
             elif name:
                 assert len(name) <= 253, (document.get("kind"), name)
             for value in label_values(document):
                 assert len(value) <= 63 and _LABEL_VALUE.fullmatch(value), value
+    # The limit is tight: the Job `<slug>-partition-run` is exactly 63 characters long.
+    assert longest == 63
