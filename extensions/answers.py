@@ -14,10 +14,16 @@ extensions must run in any Copier environment with nothing but `copier` and
 from __future__ import annotations
 
 import keyword
+import math
 import re
 import sys
+import tomllib
 import unicodedata
+from collections import Counter
 from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import ParamSpec
 
 from jinja2 import Environment
 from jinja2.ext import Extension
@@ -28,47 +34,80 @@ EXAMPLE_SLUG = "orders-pipeline"
 EXAMPLE_PACKAGE = "orders_pipeline"
 EXAMPLE_OWNER = "group:default/data-eng"
 
-# Top-level import names the rendered project depends on, imports, or lays out as folders
-# (src/, tests/), plus the engines and orchestrators it can be rendered for. A package with
-# one of these names would shadow the real library (`import polars` would import the
-# pipeline itself) or collide with the project layout, so package_name may not take them.
-RESERVED_PACKAGE_NAMES: frozenset[str] = frozenset(
-    {
-        "airflow",
-        "boto3",
-        "botocore",
-        "click",
-        "confluent_kafka",
-        "copier",
-        "dagster",
-        "dask",
-        "google",
-        "grpc",
-        "jinja2",
-        "kafka",
-        "mypy",
-        "numpy",
-        "opentelemetry",
-        "pandas",
-        "polars",
-        "prefect",
-        "psycopg",
-        "pyarrow",
-        "pydantic",
-        "pydantic_settings",
-        "pyspark",
-        "pytest",
-        "requests",
-        "rich",
-        "ruff",
-        "src",
-        "tests",
-        "typer",
-        "typing_extensions",
-        "urllib3",
-        "yaml",
-    }
+_HERE = Path(__file__).resolve().parent
+
+# Names with a length limit that the slug ends up in, with what follows it there (deploy/,
+# the Airflow DAG's pod, prefect.yaml, the connectors' defaults, the docs' examples). Label
+# values and Job names may have at most 63 characters (a Job's name becomes its pods'
+# `job-name` label); namespaces, Services and S3 buckets too; the others are DNS-1123
+# subdomains (253). tests/test_answer_limits.py checks that every `<slug>-suffix` in the
+# template is listed here or is no limited name.
+SLUG_NAME_USES: tuple[tuple[str, str, int], ...] = (
+    ("the Kubernetes Job name", "-partition-run", 63),
+    ("the app.kubernetes.io/instance label", "-prod", 63),
+    ("the app.kubernetes.io/instance label", "-dev", 63),
+    ("the Kubernetes namespace and app.kubernetes.io/name label", "", 63),
+    ("the Spark driver Service name", "-driver", 63),
+    ("the S3 landing bucket name", "-landing", 63),
+    ("the NetworkPolicy name", "-orchestrator-egress", 253),
+    ("the NetworkPolicy name", "-default-deny", 253),
+    ("the NetworkPolicy name", "-data-egress", 253),
+    ("the NetworkPolicy name", "-egress", 253),
+    ("the ConfigMap name", "-config", 253),
 )
+
+
+def _slug_limit() -> tuple[int, str]:
+    """The longest slug every Kubernetes name and label built from it allows, and the use
+    that sets it."""
+    limit, use = min(
+        (maximum - len(suffix), f"{what} '<slug>{suffix}'")
+        for what, suffix, maximum in SLUG_NAME_USES
+    )
+    return limit, use
+
+
+MAX_SLUG_LENGTH, SLUG_LIMIT_USE = _slug_limit()
+
+# The longest package_name with which every rendered Python line holding it still fits the
+# project's 100-column line length, so `ruff check` and `ruff format --check` pass as
+# rendered. tests/test_answer_limits.py derives it from the template's lines and fails when
+# a template edit changes it: update it then (and docs/questionnaire.md).
+MAX_PACKAGE_NAME_LENGTH = 23
+
+
+def _read_names(path: Path) -> frozenset[str]:
+    """One name per line, `#` comments and blank lines skipped."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+# Every top-level name any rendered project's environment can import (generated from the
+# installed environments of every variant, transitive dependencies and dev tools included),
+# plus the project's own top-level folders and modules. A package with one of these names
+# would shadow the real module (`import polars` importing the pipeline itself) or collide
+# with the project layout.
+IMPORT_NAMES = _read_names(_HERE / "dependencies" / "import_names.txt")
+_JINJA_IN_NAME = re.compile(r"\{%.*?%\}|\{\{.*?\}\}")
+
+
+def _project_layout_names(payload: Path) -> frozenset[str]:
+    """Top-level folders and modules of any rendered project (template/, the payload next to
+    extensions/, with the Jinja of conditional names removed: `dags`, `flows`, `src`, ...)."""
+    names = set()
+    for entry in payload.iterdir():
+        name = _JINJA_IN_NAME.sub("", entry.name).removesuffix(".jinja")
+        if entry.is_dir() or name.endswith(".py"):
+            names.add(name.removesuffix(".py"))
+    return frozenset(name for name in names if name.isidentifier())
+
+
+PROJECT_LAYOUT_NAMES = _project_layout_names(_HERE.parent / "template")
+RESERVED_PACKAGE_NAMES: frozenset[str] = IMPORT_NAMES | PROJECT_LAYOUT_NAMES
+# Compared lowercased: a wheel install (the container image, or `uv pip install .` next to
+# Airflow) puts the package beside its dependencies in one site-packages, and on macOS and
+# Windows `PIL/` and `pil/` are the same folder.
+_RESERVED_LOWER = {name.lower(): name for name in RESERVED_PACKAGE_NAMES}
 
 SCHEDULE_PRESETS: tuple[str, ...] = (
     "@hourly",
@@ -89,50 +128,124 @@ _FREE_TEXT_EXAMPLES = {
     "description": "Loads orders into an analytics-ready Parquet dataset.",
 }
 
-# (kind shown to the user, pattern). Checked in order; the first match names the kind.
-# Patterns ask for enough characters after each prefix that prose mentioning a prefix
-# ("rotate the ghp_ tokens") passes, while real tokens (and shortened test tokens) do not.
-# Only `sk-` needs a left boundary, so that words like "risk-..." are not mistaken for keys.
-_CREDENTIAL_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("an AWS access key id", re.compile(r"(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}")),
-    ("a private key block", re.compile(r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----")),
-    (
-        "a URL with user:password@ in it",
-        re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:]*:[^\s/?#@]+@"),
-    ),
-    ("a GitHub token", re.compile(r"(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,})")),
-    ("a Slack token", re.compile(r"xox[abprs]-[A-Za-z0-9-]{10,}")),
-    ("a Stripe secret key", re.compile(r"[sr]k_live_[A-Za-z0-9]{10,}")),
-    ("an OpenAI-style API key", re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{20,}")),
-    ("a Google API key", re.compile(r"AIza[0-9A-Za-z_-]{35}")),
-    ("a GitLab token", re.compile(r"glpat-[A-Za-z0-9_-]{20,}")),
-    ("an npm token", re.compile(r"npm_[A-Za-z0-9]{36}")),
-    ("a JSON Web Token", re.compile(r"eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.")),
-)
+
+def _credential_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """(kind shown to the user, pattern) from credential_patterns.toml, in file order."""
+    data = tomllib.loads((_HERE / "credential_patterns.toml").read_text(encoding="utf-8"))
+    return tuple((str(item["kind"]), re.compile(item["regex"])) for item in data["pattern"])
+
+
+_CREDENTIAL_PATTERNS = _credential_patterns()
+
+# Long runs of base64 or hex: keys and secrets with no recognisable prefix (an AWS secret
+# access key, an Azure key, a 64-hex API secret). A 40-character git SHA, a UUID and a
+# `sha256:` digest are not secrets, and a base64 run must look random (upper and lower case
+# and digits, at least 4.5 bits of entropy per character: prose, paths and CamelCase names
+# stay below that).
+_HEX_BLOB = re.compile(r"(?<![A-Za-z0-9:])[0-9a-fA-F]{41,}(?![A-Za-z0-9])")
+_BASE64_BLOB = re.compile(r"[A-Za-z0-9+/_-]{32,}={0,2}")
+_MIN_BLOB_ENTROPY = 4.5
+_MIN_HEX_ENTROPY = 3.0
+
+# Characters that render as nothing or as a space-like gap, removed before matching so a
+# key split by them is still found: every format character (Cf: U+200B, U+2060, U+FEFF,
+# bidi controls, ...) and the invisible letters and marks that are not Cf.
+_INVISIBLE = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u3164\uffa0\u2800")
+
+
+def _matching_form(text: str) -> str:
+    """`text` as the credential patterns see it: NFKC-normalised (full-width letters
+    become ASCII) with invisible characters and variation selectors removed."""
+    folded = unicodedata.normalize("NFKC", text)
+    return "".join(
+        char
+        for char in folded
+        if unicodedata.category(char) != "Cf"
+        and char not in _INVISIBLE
+        and not "\ufe00" <= char <= "\ufe0f"
+    )
+
+
+def _entropy(text: str) -> float:
+    """Shannon entropy of `text` in bits per character."""
+    counts = Counter(text)
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+
+
+def _looks_random_hex(blob: str) -> bool:
+    """True for a hex run with digits and letters and a random-looking spread."""
+    has_both = any(char.isdigit() for char in blob) and any(char.isalpha() for char in blob)
+    return has_both and _entropy(blob.lower()) >= _MIN_HEX_ENTROPY
+
+
+def _looks_random(blob: str) -> bool:
+    """True for a base64 run with mixed case and digits and a random-looking spread."""
+    body = blob.rstrip("=")
+    classes = (str.isupper, str.islower, str.isdigit)
+    has_each_class = all(any(test(char) for char in body) for test in classes)
+    return has_each_class and _entropy(body) >= _MIN_BLOB_ENTROPY
+
+
+# The slug derived from a name with no ASCII letter or digit to keep ("中文", "🚀").
+FALLBACK_SLUG = "pipeline"
 
 
 def slugify(text: str) -> str:
     """Turn a human name into a DNS-1123 label: "Orders Pipeline" -> "orders-pipeline".
 
     Accents are folded to ASCII, everything is lowercased, each run of other characters
-    becomes one '-', and the result is cut to 63 characters without a trailing '-'.
+    becomes one '-', and the result is cut to MAX_SLUG_LENGTH characters without a trailing
+    '-'. A name that leaves nothing gives "pipeline": a derived default must be valid, as
+    copier validates it with a traceback, not a message, when it is not.
     """
     ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:MAX_LABEL_LENGTH].rstrip("-")
+    return slug[:MAX_SLUG_LENGTH].rstrip("-") or FALLBACK_SLUG
 
 
 def package_from_slug(slug: str) -> str:
-    """Derive the Python package name from a slug: "orders-pipeline" -> "orders_pipeline"."""
-    return str(slug).replace("-", "_")
+    """Derive the Python package name from a slug: "orders-pipeline" -> "orders_pipeline".
+
+    A slug that does not make a usable package name as it is (too long, starting with a
+    digit, a keyword or a module the project imports) gives the closest usable one, so the
+    derived default is always valid.
+    """
+    name = str(slug).replace("-", "_")
+    if package_name_problem(name):
+        return _package_suggestion(name)
+    return name
 
 
 def credential_kind(text: str) -> str:
     """Name the kind of secret `text` appears to contain, or return "" when it has none."""
+    plain = _matching_form(str(text))
     for kind, pattern in _CREDENTIAL_PATTERNS:
-        if pattern.search(text):
+        if pattern.search(plain):
             return kind
+    if any(_looks_random_hex(match.group()) for match in _HEX_BLOB.finditer(plain)):
+        return "a long hexadecimal key"
+    if any(_looks_random(match.group()) for match in _BASE64_BLOB.finditer(plain)):
+        return "a long random-looking (base64) key"
     return ""
+
+
+_Params = ParamSpec("_Params")
+
+
+def _printable_message(check: Callable[_Params, str]) -> Callable[_Params, str]:
+    """Make `check`'s message safe to print: the answers it quotes may hold terminal escape
+    sequences, bidi controls or lone surrogates (which stop Python's print with a
+    UnicodeEncodeError). Each character that is not printable is shown as \\uXXXX."""
+
+    @wraps(check)
+    def checked(*args: _Params.args, **kwargs: _Params.kwargs) -> str:
+        message = check(*args, **kwargs)
+        return "".join(
+            char if char.isprintable() and char not in _BIDI_CONTROLS else f"\\u{ord(char):04x}"
+            for char in message
+        )
+
+    return checked
 
 
 def credential_problem(value: str, field: str) -> str:
@@ -147,21 +260,26 @@ def credential_problem(value: str, field: str) -> str:
     )
 
 
+@_printable_message
 def slug_problem(value: str) -> str:
-    """Check that project_slug is a DNS-1123 label of at most 63 characters."""
+    """Check that project_slug is a DNS-1123 label short enough for every Kubernetes name
+    and label value built from it (MAX_SLUG_LENGTH)."""
     if problem := credential_problem(value, "project_slug"):
         return problem
     text = str(value)
-    if _DNS_LABEL.fullmatch(text) and len(text) <= MAX_LABEL_LENGTH:
+    if len(text) > MAX_SLUG_LENGTH:
+        shorter = slugify(text)[:MAX_SLUG_LENGTH].rstrip("-") or EXAMPLE_SLUG
+        return (
+            f"project_slug '{text}' is {len(text)} characters long: at most "
+            f"{MAX_SLUG_LENGTH}, so that {SLUG_LIMIT_USE} stays within its "
+            f"{MAX_LABEL_LENGTH} characters (e.g. '{shorter}')"
+        )
+    if _DNS_LABEL.fullmatch(text):
         return ""
-    suggestion = slugify(text) or EXAMPLE_SLUG
-    if len(text) > MAX_LABEL_LENGTH:
-        what = f"is {len(text)} characters long"
-    else:
-        what = "is not a DNS-1123 label"
+    suggestion = slugify(text)[:MAX_SLUG_LENGTH].rstrip("-") or EXAMPLE_SLUG
     return (
-        f"project_slug '{text}' {what}: use lowercase letters, digits and '-', start and "
-        f"end with a letter or digit, at most {MAX_LABEL_LENGTH} characters "
+        f"project_slug '{text}' is not a DNS-1123 label: use lowercase letters, digits and "
+        f"'-', start and end with a letter or digit, at most {MAX_SLUG_LENGTH} characters "
         f"(e.g. '{suggestion}')"
     )
 
@@ -172,28 +290,36 @@ def _reserved_reason(name: str) -> str:
         return "is a Python keyword"
     if name in sys.stdlib_module_names:
         return "is a Python standard library module and would shadow it"
+    if name in PROJECT_LAYOUT_NAMES:
+        return "is a top-level folder or module of the generated project"
     if name in RESERVED_PACKAGE_NAMES:
-        return "is a package the generated project depends on or uses, and would shadow it"
+        return "is a module the generated project's environment can import, and would shadow it"
+    if reserved := _RESERVED_LOWER.get(name.lower()):
+        return (
+            f"differs only by case from the module '{reserved}' the generated project's "
+            "environment can import (one folder on case-insensitive file systems)"
+        )
     return ""
 
 
+_PACKAGE_SUFFIX = "_pipeline"
+
+
 def _package_suggestion(value: str) -> str:
-    """Propose a usable package name close to `value`."""
+    """Propose a usable package name close to `value`, at most MAX_PACKAGE_NAME_LENGTH long."""
     candidate = re.sub(r"[^a-z0-9_]+", "_", value.lower()).strip("_")
     if not candidate:
         return EXAMPLE_PACKAGE
     if candidate[0].isdigit():
         candidate = f"pipeline_{candidate}"
+    candidate = candidate[:MAX_PACKAGE_NAME_LENGTH].rstrip("_")
     if _reserved_reason(candidate):
-        candidate = f"{candidate}_pipeline"
+        room = MAX_PACKAGE_NAME_LENGTH - len(_PACKAGE_SUFFIX)
+        candidate = candidate[:room].rstrip("_") + _PACKAGE_SUFFIX
     return candidate
 
 
-# Longer names push import lines of the rendered code past the 100-column line length, so
-# the rendered project would not pass `ruff format --check` as rendered.
-MAX_PACKAGE_NAME_LENGTH = 50
-
-
+@_printable_message
 def package_name_problem(value: str) -> str:
     """Check that package_name is an importable name that shadows nothing it needs."""
     if problem := credential_problem(value, "package_name"):
@@ -201,8 +327,10 @@ def package_name_problem(value: str) -> str:
     text = str(value)
     if len(text) > MAX_PACKAGE_NAME_LENGTH:
         return (
-            f"package_name '{text}' is longer than {MAX_PACKAGE_NAME_LENGTH} characters: "
-            "pass a shorter one with --data package_name=... (the slug may stay long)"
+            f"package_name '{text}' is {len(text)} characters long: at most "
+            f"{MAX_PACKAGE_NAME_LENGTH}, so that the generated code's import lines fit its "
+            "100-column line length; pass a shorter one with --data package_name=... "
+            "(the slug may stay longer)"
         )
     if not _PACKAGE_NAME.fullmatch(text):
         return (
@@ -232,6 +360,7 @@ def _backstage_name_problem(part: str, what: str) -> str:
     return ""
 
 
+@_printable_message
 def owner_problem(value: str) -> str:
     """Check that owner is a Backstage entity ref `[kind:][namespace/]name` of a group or user."""
     if problem := credential_problem(value, "owner"):
@@ -256,8 +385,40 @@ def owner_problem(value: str) -> str:
     )
 
 
+# Characters no one-line name or summary may hold: control characters (C0, DEL, C1: TOML
+# and YAML cannot carry them raw, and a newline ends packaging's one-line Summary), line and
+# paragraph separators, lone surrogates (an invalid UTF-8 byte in argv arrives as one, and no
+# file encoding can write it), and the bidirectional embedding, override and isolate
+# controls, which make a text display in another order than it reads (CVE-2021-42574).
+_REFUSED_CATEGORIES = {
+    "Cc": "a control character",
+    "Cs": "a lone surrogate",
+    "Zl": "a line separator",
+    "Zp": "a paragraph separator",
+}
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _refused_character(text: str) -> tuple[int, str, str]:
+    """The first character free text may not hold: (1-based position, U+XXXX and its
+    name, what it is), or (0, "", "") when there is none."""
+    for index, char in enumerate(text):
+        category = unicodedata.category(char)
+        what = _REFUSED_CATEGORIES.get(category)
+        if what is None and char in _BIDI_CONTROLS:
+            what = "a bidirectional text control"
+        if what is None:
+            continue
+        name = unicodedata.name(char, "")
+        label = f"U+{ord(char):04X}" + (f" {name}" if name else "")
+        return index + 1, label, what
+    return 0, "", ""
+
+
+@_printable_message
 def free_text_problem(value: str, field: str) -> str:
-    """Check a free-text answer: present, at most 500 characters, one line for project_name."""
+    """Check a free-text answer: present, one line of at most 500 characters, and only
+    characters every file it is written to (TOML, YAML, JSON, Markdown) can carry."""
     if problem := credential_problem(value, field):
         return problem
     text = str(value)
@@ -269,9 +430,48 @@ def free_text_problem(value: str, field: str) -> str:
             f"{field} is {len(text)} characters long: shorten it to at most "
             f"{MAX_FREE_TEXT_LENGTH} characters"
         )
-    if field == "project_name" and ("\n" in text or "\r" in text):
-        return f"{field} contains a line break: write the name on one line"
+    position, label, what = _refused_character(text)
+    if position:
+        return (
+            f"{field} contains {what} ({label}) at position {position}: write it on one "
+            "line with printable characters only"
+        )
     return ""
+
+
+# Escapes every format the free text is written to understands the same way: TOML basic
+# strings, YAML double-quoted scalars and JSON strings all read `\"`, `\\`, `\b`, `\t`,
+# `\n`, `\f`, `\r` and `\uXXXX`. `\uXXXX` is used for every other character one of them
+# cannot hold raw (C0, DEL and C1 controls, U+2028/U+2029 that YAML reads as line breaks,
+# the BOM and U+FFFE/U+FFFF that YAML does not print). Characters beyond the BMP stay raw:
+# a surrogate-pair escape (what `tojson` writes) is invalid in TOML.
+_SHORT_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
+
+
+def _escaped(char: str) -> str:
+    """One character as it is written inside a double-quoted string."""
+    if char in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[char]
+    code = ord(char)
+    if 0xD800 <= code <= 0xDFFF:
+        raise ValueError(f"U+{code:04X} is a lone surrogate: no file encoding can hold it")
+    needs_escape = (
+        code < 0x20 or 0x7F <= code <= 0x9F or code in (0x2028, 0x2029, 0xFEFF, 0xFFFE, 0xFFFF)
+    )
+    return f"\\u{code:04X}" if needs_escape else char
+
+
+def quoted(value: object) -> str:
+    """`value` as a double-quoted string that TOML, YAML and JSON all read back exactly."""
+    return '"' + "".join(_escaped(char) for char in str(value)) + '"'
 
 
 # Cron is checked by hand, not with croniter: extensions must run in any Copier environment
@@ -346,6 +546,7 @@ def _cron_item_problem(item: str, field: _CronField) -> tuple[str, str]:
     return "", ""
 
 
+@_printable_message
 def schedule_problem(value: str) -> str:
     """Check that schedule is a preset such as @daily or a valid 5-field cron expression."""
     if problem := credential_problem(value, "schedule"):
@@ -378,6 +579,7 @@ def schedule_problem(value: str) -> str:
 
 FILTERS: dict[str, Callable[..., str]] = {
     "slugify": slugify,
+    "quoted": quoted,
     "package_from_slug": package_from_slug,
     "slug_problem": slug_problem,
     "package_name_problem": package_name_problem,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -102,11 +103,15 @@ def commit_and_tag_release(repo: Path, message: str, release: str) -> None:
 def render(
     template: Path,
     destination: Path,
-    data: dict[str, str] | None = None,
-    vcs_ref: str = "HEAD",
+    data: Mapping[str, str] | None = None,
+    vcs_ref: str | None = "HEAD",
+    *,
+    skip_tasks: bool = False,
 ) -> Path:
     """Render `template` at `vcs_ref` into `destination` as `copier copy --defaults` does.
 
+    `vcs_ref=None` renders a folder that is no git repository as it is (no clone: the
+    cheapest render); `skip_tasks` leaves out the first-commit task.
     User settings (COPIER_SETTINGS_PATH, ~/.config/copier) are ignored, so a developer's own
     copier defaults cannot change what the tests render.
     """
@@ -120,6 +125,7 @@ def render(
         unsafe=True,
         vcs_ref=vcs_ref,
         quiet=True,
+        skip_tasks=skip_tasks,
         settings=Settings(),
     )
     return destination

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from extension_modules import load_extension
 
 # tests/ is a rootdir of plain modules today; keep working if it becomes a package.
 try:
@@ -26,6 +27,7 @@ except ModuleNotFoundError:
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CATALOG_INFO = REPO_ROOT / "catalog-info.yaml"
 COPIER_YML = REPO_ROOT / "copier.yml"
+answers = load_extension("answers")
 TEMPLATE_REF = "template:default/data-pipeline-golden-path"
 COMPONENT_REF = "component:default/data-pipeline-golden-path"
 # Form fields that feed Backstage steps, not copier.
@@ -295,12 +297,16 @@ def test_derived_answers_are_optional_in_the_form(template: dict[str, Any]) -> N
 
 def test_form_slug_pattern_matches_dns_1123_labels(template: dict[str, Any]) -> None:
     schema = form_properties(template)["project_slug"]
-    assert schema["maxLength"] == 63
+    assert schema["maxLength"] == answers.MAX_SLUG_LENGTH
     pattern = re.compile(schema["pattern"])
     for good in ("orders-pipeline", "a", "etl2"):
         assert pattern.search(good), good
     for bad in ("Orders", "-orders", "orders-", "orders_pipeline", "orders pipeline"):
         assert not pattern.search(bad), bad
+
+
+def test_form_package_name_length_is_the_validators_limit(template: dict[str, Any]) -> None:
+    assert form_properties(template)["package_name"]["maxLength"] == answers.MAX_PACKAGE_NAME_LENGTH
 
 
 # --- The steps: copier, then publish, then register ------------------------------------

@@ -48,7 +48,10 @@ BAD_ANSWERS = [
         "Orders_Pipeline",
         "use lowercase letters, digits and '-'",
     ),
-    BadAnswer("slug-longer-than-63", "project_slug", "a" * 64, "at most 63 characters"),
+    BadAnswer("slug-longer-than-49", "project_slug", "a" * 50, "at most 49, so that"),
+    BadAnswer("package-longer-than-23", "package_name", "a" * 24, "at most 23, so that"),
+    BadAnswer("package-is-transitive", "package_name", "certifi", "would shadow it"),
+    BadAnswer("name-with-emoji-and-newline", "project_name", "Orders 🚀\nx", "U+000A"),
     BadAnswer("package-is-a-keyword", "package_name", "class", "e.g. 'class_pipeline'"),
     BadAnswer("package-is-stdlib", "package_name", "json", "e.g. 'json_pipeline'"),
     BadAnswer("package-is-a-dependency", "package_name", "polars", "e.g. 'polars_pipeline'"),
@@ -184,15 +187,16 @@ def test_every_bad_given_answer_is_refused_at_once_before_any_question(
     assert "Traceback" not in output
 
 
-def test_defaults_refuse_a_name_whose_derived_package_is_a_keyword(
+def test_a_name_whose_plain_package_would_be_a_keyword_derives_a_usable_one(
     template_repo: Path, tmp_path: Path, copier_env: dict[str, str]
 ) -> None:
-    # "Class" -> slug "class" -> package "class". Copier 9.19 validates the derived
-    # default itself; older and possibly future versions do not, and then the context
-    # hook refuses it (see the next test).
+    # "Class" -> slug "class" -> package "class_pipeline", not the keyword "class": copier
+    # validates a derived default itself and fails with a traceback, so derived defaults
+    # are always valid (package_from_slug).
     destination = tmp_path / "project"
     result = copier_copy(template_repo, destination, copier_env, "--data", "project_name=Class")
-    assert_refused(result, destination, "package_name 'class' is a Python keyword", "class_")
+    assert result.returncode == 0, result.stderr
+    assert (destination / "src" / "class_pipeline" / "cli.py").is_file()
 
 
 @pytest.fixture(scope="module")
@@ -228,7 +232,7 @@ def test_render_hook_refuses_unvalidated_answers_and_lists_every_problem(
         destination,
         copier_env,
         "--data",
-        "project_name=Class",
+        "package_name=class",
         "--data",
         "schedule=0 25 * * *",
     )

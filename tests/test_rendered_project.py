@@ -9,12 +9,15 @@ as a user would. Only the first run downloads anything: uv's cache is the caller
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import answer_space
 import pytest
 from backstage_validator import validate_entities
+from extension_modules import load_extension
+from import_names import importable_names, site_packages
 from installed_project import RenderedProject, install, tail
 from template_fixtures import render
 
@@ -72,6 +75,17 @@ def test_uv_sync_installs_into_the_projects_own_virtual_environment(
     assert (venv / "pyvenv.cfg").is_file()
     result = project.uv_run("python", "-c", "import sys; print(sys.prefix)")
     assert Path(result.stdout.strip()).resolve() == venv.resolve()
+
+
+def test_package_name_check_refuses_every_module_the_environment_can_import(
+    project: RenderedProject,
+) -> None:
+    # extensions/dependencies/import_names.txt is generated: this fails when a dependency
+    # change brings a module the list lacks (regenerate it: the file's header says how).
+    answers = load_extension("answers")
+    names = importable_names(site_packages(project.root / ".venv"))
+    names.discard(str(project.answers["package_name"]))
+    assert sorted(names - answers.RESERVED_PACKAGE_NAMES - set(sys.stdlib_module_names)) == []
 
 
 @pytest.mark.parametrize("command", PROJECT_CHECKS.values(), ids=PROJECT_CHECKS.keys())
