@@ -54,6 +54,9 @@ SLUG_NAME_USES: tuple[tuple[str, str, int], ...] = (
     ("the NetworkPolicy name", "-data-egress", 253),
     ("the NetworkPolicy name", "-egress", 253),
     ("the ConfigMap name", "-config", 253),
+    # Image repositories (the orchestrator target of the Dockerfile): registries take 255.
+    ("the Dagster image repository name", "-dagster", 255),
+    ("the Prefect image repository name", "-prefect", 255),
 )
 
 
@@ -73,7 +76,7 @@ MAX_SLUG_LENGTH, SLUG_LIMIT_USE = _slug_limit()
 # project's 100-column line length, so `ruff check` and `ruff format --check` pass as
 # rendered. tests/test_answer_limits.py derives it from the template's lines and fails when
 # a template edit changes it: update it then (and docs/questionnaire.md).
-MAX_PACKAGE_NAME_LENGTH = 23
+MAX_PACKAGE_NAME_LENGTH = 24
 
 
 def _read_names(path: Path) -> frozenset[str]:
