@@ -19,7 +19,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from extension_modules import load_extension
 from template_fixtures import commit_and_tag
+
+PACKAGE_LIMIT = load_extension("answers").MAX_PACKAGE_NAME_LENGTH
 
 # Assembled from parts: see the module docstring.
 AWS_ACCESS_KEY_ID = "AKIA" + "IOSFODNN7" + "EXAMPLE"
@@ -49,7 +52,12 @@ BAD_ANSWERS = [
         "use lowercase letters, digits and '-'",
     ),
     BadAnswer("slug-longer-than-49", "project_slug", "a" * 50, "at most 49, so that"),
-    BadAnswer("package-longer-than-23", "package_name", "a" * 24, "at most 23, so that"),
+    BadAnswer(
+        "package-longer-than-the-limit",
+        "package_name",
+        "a" * (PACKAGE_LIMIT + 1),
+        f"at most {PACKAGE_LIMIT}, so that",
+    ),
     BadAnswer("package-is-transitive", "package_name", "certifi", "would shadow it"),
     BadAnswer("name-with-emoji-and-newline", "project_name", "Orders 🚀\nx", "U+000A"),
     BadAnswer("package-is-a-keyword", "package_name", "class", "e.g. 'class_pipeline'"),
