@@ -43,6 +43,12 @@ class Runs:
         """The manifest of the later run."""
         return self.manifests[-1]
 
+    @property
+    def quarantining(self) -> dict[str, Any]:
+        """The manifest of a run that quarantined rows: an incremental source's second run
+        reads nothing new, so it need not be the newest."""
+        return max(self.manifests, key=lambda manifest: manifest["counts"]["quarantined"])
+
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
@@ -58,12 +64,12 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
 
 
 def copy_run(runs: Runs, runs_dir: Path, run_id: str, **changes: Any) -> Path:
-    """A copy of the newest real run under `run_id` in `runs_dir`, its manifest changed by
-    `changes`; the folder."""
-    source = runs.workspace.runs_dir / runs.newest["run_id"]
+    """A copy of the real run that quarantined rows, under `run_id` in `runs_dir`, its
+    manifest changed by `changes`; the folder."""
+    source = runs.workspace.runs_dir / runs.quarantining["run_id"]
     folder = runs_dir / run_id
     shutil.copytree(source, folder)
-    manifest = {**runs.newest, "run_id": run_id, **changes}
+    manifest = {**runs.quarantining, "run_id": run_id, **changes}
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
 
@@ -119,7 +125,7 @@ def test_show_prints_the_manifest_readably(runs: Runs) -> None:
 
 
 def test_quarantine_groups_rows_by_reason_as_the_manifest_counts_them(runs: Runs) -> None:
-    manifest = runs.newest
+    manifest = runs.quarantining
     result = runs.cli("quarantine", manifest["run_id"], "--json", "--limit", "3")
 
     assert result.returncode == 0, result.stderr
@@ -141,7 +147,7 @@ def test_quarantine_groups_rows_by_reason_as_the_manifest_counts_them(runs: Runs
 
 
 def test_quarantine_shows_each_reason_with_its_rows_source_coordinates(runs: Runs) -> None:
-    manifest = runs.newest
+    manifest = runs.quarantining
     report = runs.cli("quarantine", manifest["run_id"], "--json", "--limit", "1").json()
     text = runs.cli("quarantine", manifest["run_id"], "--limit", "1").stdout
 
@@ -154,7 +160,7 @@ def test_quarantine_shows_each_reason_with_its_rows_source_coordinates(runs: Run
 
 
 def test_quarantine_reason_filters_and_limit_caps_the_rows(runs: Runs) -> None:
-    manifest = runs.newest
+    manifest = runs.quarantining
     everything = runs.cli("quarantine", manifest["run_id"], "--json").json()
     code = everything["reasons"][-1]["code"]
 
@@ -226,7 +232,7 @@ def test_a_run_without_a_manifest_is_unfinished(runs: Runs, tmp_path: Path) -> N
 
 
 def test_a_run_that_quarantined_nothing_says_so(runs: Runs, tmp_path: Path) -> None:
-    counts = {**runs.newest["counts"], "quarantined": 0}
+    counts = {**runs.quarantining["counts"], "quarantined": 0}
     folder = copy_run(runs, tmp_path, QUIET_ID, counts=counts, quarantine=None)
     (folder / "quarantine.parquet").unlink()
 
