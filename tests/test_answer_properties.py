@@ -43,7 +43,7 @@ context_hook = load_extension("context")
 aws_schedule = load_extension("aws_schedule")
 
 ANSWER_SETS = 300
-MAX_RENDERS = 32
+MAX_RENDERS = 16
 INSTALL_SAMPLE = 1
 FREE_TEXT_KEYS = ("project_name", "description")
 ANSWER_KEYS = ("project_name", "project_slug", "package_name", "description", "owner", "schedule")
