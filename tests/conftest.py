@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["template_fixtures", "engine_projects"]
+pytest_plugins = ["built_wheels", "template_fixtures", "engine_projects"]
 
 
 def expected_seconds(item: pytest.Item) -> float:
