@@ -221,11 +221,17 @@ def render_pipeline(
 
 
 def uv_sync(project: Path) -> Path:
+    """Install the rendered project as its image does: every module compiled to bytecode
+    ahead of time (the Dockerfile sets UV_COMPILE_BYTECODE=1), so neither side measures
+    Python compiling its imports where PYTHONDONTWRITEBYTECODE is set (measured here:
+    ~0.6 s of a pipeline run, ~0.3 s of the baseline's). Both sides use this interpreter."""
     env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}  # not the repo's venv
     started = time.perf_counter()
-    run_checked([uv_binary(), "sync", "--quiet"], cwd=project, env=env)
-    log(f"uv sync in {time.perf_counter() - started:.1f} s")
+    run_checked([uv_binary(), "sync", "--quiet", "--compile-bytecode"], cwd=project, env=env)
     python = project / ".venv" / "bin" / "python"
+    # The project's own modules (an editable install: not in site-packages).
+    run_checked([str(python), "-m", "compileall", "-q", "src"], cwd=project, env=env)
+    log(f"uv sync in {time.perf_counter() - started:.1f} s")
     log(f"rendered interpreter: {python}")
     return python
 
