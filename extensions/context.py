@@ -164,12 +164,13 @@ def source_context(source: str, answers: Mapping[str, Any] | None = None) -> dic
 
 
 def connectors_context(context: Mapping[str, Any]) -> dict[str, Any]:
-    """Requirements and egress of the source and destination together, each listed once
-    (a project reading and writing S3 needs boto3 once)."""
+    """Requirements and egress of the source (or stream) and destination together, each
+    listed once (a project reading and writing S3 needs boto3 once)."""
 
     def union(key: str) -> list[Any]:
         merged: list[Any] = []
-        for item in [*context.get(f"source_{key}", []), *context.get(f"destination_{key}", [])]:
+        sides = ("source", "stream", "destination")
+        for item in [entry for side in sides for entry in context.get(f"{side}_{key}", [])]:
             if item not in merged:
                 merged.append(item)
         return merged
@@ -181,6 +182,40 @@ def connectors_context(context: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def pipeline_shape(context: Mapping[str, Any]) -> dict[str, Any]:
+    """Which sides a project has: `batch_side` (a batch source, `run` and `backfill`) and
+    `stream_unit` (the stream source's folder name, or "" without a stream side).
+
+    Copier still puts a question's default into the context when its `when` is false, so a
+    streaming project would otherwise see `source = "local"`: the answer a side does not have
+    becomes "" (no file named after it renders)."""
+    pipeline_type = str(context.get("pipeline_type", "batch"))
+    batch_side = pipeline_type != "streaming"
+    stream_unit = str(context.get("stream_source", "")) if pipeline_type == "streaming" else ""
+    shape: dict[str, Any] = {"batch_side": batch_side, "stream_unit": stream_unit}
+    if not batch_side:
+        # A consumer runs as a Kubernetes Deployment: no orchestrator (and no schedule:
+        # templates name it only with a batch side, as it stays the validated default).
+        shape.update(source="", orchestrator="", **NO_ORCHESTRATOR)
+    return shape
+
+
+# What `orchestrator_context` gives a project without an orchestrator.
+NO_ORCHESTRATOR: dict[str, Any] = {
+    "orchestrator_dependencies": [],
+    "orchestrator_dev_dependencies": [],
+    "orchestrator_egress": [],
+    "orchestrator_image_target": False,
+    "orchestrator_image_files": [],
+}
+
+
+def stream_context(stream: str, answers: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What a stream source adds to the context, from streams/<name>.toml: the same keys as
+    a source's, prefixed `stream_`."""
+    return _connector_context("stream", stream, answers or {})
+
+
 def _connector_context(kind: str, name: str, given: Mapping[str, Any]) -> dict[str, Any]:
     data = _choice_data(f"{kind}s", name)
 
@@ -190,7 +225,8 @@ def _connector_context(kind: str, name: str, given: Mapping[str, Any]) -> dict[s
             result = result.replace("{" + answer + "}", str(given.get(answer, "")))
         return result
 
-    step_functions = data["step_functions"]
+    # A stream source has no Step Functions part: the state machine only runs upkeep.
+    step_functions = data.get("step_functions", {})
     return {
         # A source names its module; a destination is the folder named after the answer.
         **({f"{kind}_module": str(data["module"])} if "module" in data else {}),
@@ -199,9 +235,9 @@ def _connector_context(kind: str, name: str, given: Mapping[str, Any]) -> dict[s
         f"{kind}_config": text(data["config"]),
         f"{kind}_deploy_config": text(data["deploy_config"]),
         f"{kind}_egress": [dict(rule) for rule in data.get("egress", [])],
-        f"{kind}_sfn_parameters": text(step_functions["parameters"], "\n"),
-        f"{kind}_sfn_environment": text(step_functions["environment"], "\n"),
-        f"{kind}_sfn_task_policies": text(step_functions["task_policies"], "\n"),
+        f"{kind}_sfn_parameters": text(step_functions.get("parameters", ""), "\n"),
+        f"{kind}_sfn_environment": text(step_functions.get("environment", ""), "\n"),
+        f"{kind}_sfn_task_policies": text(step_functions.get("task_policies", ""), "\n"),
         **{f"{kind}_readme_{part}": text(body) for part, body in data["readme"].items()},
     }
 
@@ -249,14 +285,17 @@ class DerivedContext(ContextHook):
                     "with --data key=value or in the --data-file."
                 )
         context["template_version"] = template_version(context)
-        if "orchestrator" in context:
+        context.update(pipeline_shape(context))
+        if context.get("orchestrator"):
             context.update(orchestrator_context(str(context["orchestrator"])))
         if "engine" in context:
             context.update(engine_context(str(context["engine"])))
         if "destination" in context:
             context.update(destination_context(str(context["destination"]), context))
-        if "source" in context:
+        if context["batch_side"] and "source" in context:
             context.update(source_context(str(context["source"]), context))
+        if context["stream_unit"]:
+            context.update(stream_context(str(context["stream_unit"]), context))
         context.update(connectors_context(context))
 
     def _refuse_bad_given_answers(self, context: Mapping[str, Any]) -> None:

@@ -53,17 +53,48 @@ class SourceFile:
         return self.origin or str(self.path)
 
 
+class StaleStateError(TransientError):
+    """Another run committed source state this run had read: nothing was committed, and the
+    run must read its source again from what is committed now."""
+
+
 @dataclass(frozen=True)
 class StateAdvance:
     """The source state a run started from (`since`) and the state it commits (`to`).
 
-    The destination commits `to` with the run's rows, and refuses (TransientError) when the
-    state it holds is no longer `since`: another run committed in between, so this run's
-    view of what is new is stale.
+    The destination commits the advanced state with the run's rows, and refuses
+    (`StaleStateError`) when the state it holds is no longer `since`: another run committed
+    in between, so this run's view of what is new is stale.
+
+    `owned` is for a stream consumer (ADR 0012): several consumers of one group share the
+    state, one entry per partition, each owning some partitions. Only the owned entries are
+    checked and advanced; the others stay as committed. None: the whole state is the run's.
     """
 
     since: SourceState | None
     to: SourceState
+    owned: frozenset[str] | None = None
+
+    def stale(self, committed: SourceState | None) -> bool:
+        """True when the state the destination holds is no longer the one this run read."""
+        if self.owned is None:
+            return committed != self.since
+        held, read = committed or {}, self.since or {}
+        return any(held.get(key) != read.get(key) for key in self.owned)
+
+    def state_after(self, committed: SourceState | None) -> SourceState:
+        """The state to commit with the rows, given the state the destination holds."""
+        if self.owned is None:
+            return self.to
+        advanced = {key: value for key, value in self.to.items() if key in self.owned}
+        return {**(committed or {}), **advanced}
+
+    def refusal(self, location: str) -> StaleStateError:
+        """The error a destination raises when the state moved since this run read it."""
+        return StaleStateError(
+            f"another run committed to {location} since this run read its source state: "
+            "nothing was committed; rerun to read what is new since then"
+        )
 
 
 @dataclass(frozen=True)

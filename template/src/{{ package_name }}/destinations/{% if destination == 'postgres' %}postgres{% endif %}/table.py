@@ -438,13 +438,11 @@ class _Merge:
             return None
         with self.connection.cursor() as cursor:
             committed = _latest_source_state(cursor, self.commits)
-        if committed != advance.since:
-            raise TransientError(
-                f"another run committed to {self.location_name} since this run read its "
-                "source state: nothing was committed; rerun to read what is new since then"
-            )
-        self.changed |= advance.to != committed
-        return advance.to
+        if advance.stale(committed):
+            raise advance.refusal(self.location_name)
+        state = advance.state_after(committed)
+        self.changed |= state != committed
+        return state
 
     def prepare_table(self, files: StagedFiles) -> None:
         """Create the table when missing, or apply the schema policy to new columns, before

@@ -1,0 +1,1 @@
+"""Where a streaming pipeline's records come from: one folder per broker."""
