@@ -80,7 +80,9 @@ class StateAdvance:
         if self.owned is None:
             return committed != self.since
         held, read = committed or {}, self.since or {}
-        return any(held.get(key) != read.get(key) for key in self.owned)
+        # A partition the destination has never seen starts where the broker says: only one
+        # it holds can have moved.
+        return any(key in held and held[key] != read.get(key) for key in self.owned)
 
     def state_after(self, committed: SourceState | None) -> SourceState:
         """The state to commit with the rows, given the state the destination holds."""
