@@ -118,7 +118,7 @@ def install(root: Path, *, dev: bool = True, environment: Path | None = None) ->
 
 # Answers that choose only what a pipeline reads and writes: projects that differ in these
 # alone share an environment.
-IO_ANSWERS = ("source", "destination")
+IO_ANSWERS = ("source", "stream_source", "destination")
 
 
 class EnvironmentPool:
