@@ -69,6 +69,11 @@ class TransientError(PipelineError):
     retryable = True
 
 
+class StaleStateError(TransientError):
+    """Another run committed source state this run had read: nothing was committed, and the
+    run must read its source again from what is committed now."""
+
+
 # The team's own code (`copier update` leaves it alone): a bug there is theirs to fix.
 _PACKAGE = Path(__file__).resolve().parent
 TEAM_CODE = (_PACKAGE / "transforms", _PACKAGE / "contracts", _PACKAGE / "validation/rules.py")

@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from ..errors import TransientError
+from ..errors import StaleStateError, TransientError
 
 FileFormat = Literal["csv", "jsonl", "parquet"]
 
@@ -51,11 +51,6 @@ class SourceFile:
     def name(self) -> str:
         """The file as `_source_file` coordinates, manifests and messages name it."""
         return self.origin or str(self.path)
-
-
-class StaleStateError(TransientError):
-    """Another run committed source state this run had read: nothing was committed, and the
-    run must read its source again from what is committed now."""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ A micro-batch is a batch run (ADR 0012): its payloads become one JSON Lines file
 pipeline decodes, transforms, validates and quarantines it, and the destination commits its
 rows together with the batch's positions in one atomic step. Quarantined records go to the
 dead-letter destination before that commit (`DeadLettering`), so a crash in between sends
-them again (at-least-once into the dead letters, keyed by their coordinates). Only then is
+them again (at-least-once into the dead letters, keyed by their coordinates;
+`loading/dead_letters.py`). Only then is
 the broker told (`Stream.acknowledge`). A stop signal is honoured between batches: a batch
 polled but not committed is abandoned, and the next consumer reads it again.
 """
@@ -17,21 +18,15 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, TypeVar
 
-import pyarrow.parquet as pq
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
-from ..errors import TransientError
-from ..semantics.columns import REASONS, SOURCE_ROW
-from ..sources.selection import StaleStateError
-from ..streams.protocol import DeadLetter, Polled, Stream
-from .interruption import SignalStop
-from .runner import RunResult, new_run_id
-from .stages import Batch, Malformed, QuarantineOutput, QuarantineWriter
+from ..errors import StaleStateError, TransientError
+from ..pipeline.interruption import SignalStop
+from ..pipeline.runner import RunResult, new_run_id
+from .protocol import Polled, Stream
 
 logger = logging.getLogger(__name__)
-FrameT = TypeVar("FrameT")
 
 # A transient failure of one batch (the destination unreachable) is retried this many times,
 # waiting twice as long each time, before the consumer exits 75 and its pod restarts.
@@ -59,46 +54,6 @@ def _one_line(payload: bytes | None) -> bytes:
         return json.dumps(json.loads(payload), ensure_ascii=False).encode()
     except ValueError:  # not JSON (UnicodeDecodeError included): keep it malformed
         return UNPARSEABLE_MARK + payload.replace(b"\r", b"\\r").replace(b"\n", b"\\n")
-
-
-def dead_letters(quarantine: Path, polled: Polled, run_id: str) -> list[DeadLetter]:
-    """The batch's quarantined records as dead letters: the raw payload as polled, its
-    coordinates and reason codes, from the run's quarantine file."""
-    table = pq.read_table(quarantine, columns=[SOURCE_ROW, REASONS])
-    letters = []
-    for row, reasons in zip(
-        table.column(SOURCE_ROW).to_pylist(), table.column(REASONS).to_pylist(), strict=True
-    ):
-        if row is None:  # every quarantined record has its coordinates; never skip silently
-            raise ValueError(f"{quarantine}: a quarantined record without {SOURCE_ROW}")
-        index = int(row) - 1
-        letters.append(
-            DeadLetter(
-                payload=polled.payloads[index],
-                coordinates=polled.coordinates[index],
-                reasons=tuple(reasons or ()),
-                run_id=run_id,
-            )
-        )
-    return letters
-
-
-@dataclass(frozen=True)
-class DeadLettering(Generic[FrameT]):
-    """The pipeline's quarantine writer, followed by the stream's dead-letter write: both
-    happen before the destination commit."""
-
-    inner: QuarantineWriter[FrameT]
-    stream: Stream
-    polled: Polled
-
-    def write(self, batch: Batch[FrameT], malformed: Malformed, run_id: str) -> QuarantineOutput:
-        """Write the quarantine file, then send its records to the dead-letter destination."""
-        output = self.inner.write(batch, malformed, run_id)
-        letters = dead_letters(Path(output.location), self.polled, run_id)
-        if letters:
-            self.stream.dead_letter(letters)
-        return output
 
 
 @dataclass
