@@ -87,6 +87,8 @@ class KafkaStream:
         # (the destination's, or past the last record polled).
         self._positions: dict[str, int] = {}
         self._owned: dict[str, TopicPartition] = {}
+        # Partition number -> key, of the owned partitions (a record's number is never None).
+        self._keys: dict[int | None, str] = {}
         self._joined = False
         self._building: _Batch | None = None
         self._producer: Producer | None = None
@@ -123,6 +125,7 @@ class KafkaStream:
         for partition in partitions:
             key = partition_key(partition.topic, partition.partition)
             self._owned[key] = partition
+            self._keys[partition.partition] = key
             if key in committed:
                 partition.offset = committed[key]
                 self._positions[key] = committed[key]
@@ -138,6 +141,8 @@ class KafkaStream:
         """Forget revoked (or lost) partitions: their records leave the batch being built,
         their positions are the new owner's to read from the destination."""
         revoked = {partition_key(p.topic, p.partition) for p in partitions}
+        for partition in partitions:
+            self._keys.pop(partition.partition, None)
         for key in revoked:
             self._owned.pop(key, None)
             self._positions.pop(key, None)
@@ -174,26 +179,30 @@ class KafkaStream:
                 self._add(batch, messages)
         finally:
             self._building = None
+        # Positions hold exactly the owned partitions, moved past every record polled.
         since: Positions = dict(batch.since)
-        to: Positions = {**since, **{key: self._positions[key] for key in batch.keys}}
+        to: Positions = dict(self._positions)
         return Polled(batch.payloads, batch.coordinates, since, to)
 
     def _add(self, batch: _Batch, messages: list[Message]) -> None:
-        owned = self._owned
+        # The hot loop (every record passes here): names bound once, one topic subscribed
+        # (a record's partition number says which key it has).
+        keys = self._keys
         positions = self._positions
+        payloads, coordinates, batch_keys = batch.payloads, batch.coordinates, batch.keys
         for message in messages:
             error = message.error()
             if error is not None:
                 self._message_error(error)
                 continue
-            topic, partition, offset = message.topic(), message.partition(), message.offset()
-            key = f"{topic}/{partition}"
+            key = keys.get(message.partition())
+            offset = message.offset()
             # A record fetched before its partition was revoked, delivered after: not ours.
-            if key not in owned or offset is None:
+            if key is None or offset is None:
                 continue
-            batch.payloads.append(message.value())
-            batch.coordinates.append(f"{key}/{offset}")
-            batch.keys.append(key)
+            payloads.append(message.value())
+            coordinates.append(f"{key}/{offset}")
+            batch_keys.append(key)
             positions[key] = offset + 1
 
     def _message_error(self, error: KafkaError) -> None:
