@@ -222,13 +222,18 @@ class ClientErrors:
     "transport failure"."""
 
     def __init__(self) -> None:
-        self.names: list[str] = []
-        self.texts: list[str] = []
+        self.names: set[str] = set()
+        self.last = ""
 
     def __call__(self, error: Any) -> None:
         """librdkafka's `error_cb`."""
-        self.names.append(error.name())
-        self.texts.append(error.str())
+        self.names.add(error.name())
+        self.last = error.str()
+
+    def clear(self) -> None:
+        """Forget what was reported (a long-lived client checks after each call)."""
+        self.names.clear()
+        self.last = ""
 
     def cause(self, settings: StreamSettings, doing: str) -> PipelineError | None:
         """The classified error behind the reported ones, if they say what it is."""
@@ -254,7 +259,7 @@ class ClientErrors:
 
     def last_text(self) -> str:
         """librdkafka's last error text (names hosts, never a password)."""
-        return self.texts[-1] if self.texts else "no error reported"
+        return self.last or "no error reported"
 
 
 def quiet_logger() -> logging.Logger:

@@ -23,6 +23,8 @@ from ..protocol import DeadLetter, Polled, Positions
 from .configuration import ClientErrors, StreamSettings, resolved_password
 
 logger = logging.getLogger(__name__)
+# librdkafka's own log lines (its connection failures), under the SDK's pinned logger.
+librdkafka_logger = logging.getLogger("confluent_kafka.librdkafka")
 
 # librdkafka's offset sentinels: "no offset known" and "the partition's end" (watermarks).
 OFFSET_INVALID = -1001
@@ -104,7 +106,7 @@ class KafkaStream:
                 "heartbeat.interval.ms": max(settings.session_timeout_ms // 10, 500),
                 "enable.partition.eof": False,
                 "error_cb": self._errors,
-                "logger": logger,
+                "logger": librdkafka_logger,
             }
         )
         self._consumer.subscribe(
@@ -222,7 +224,7 @@ class KafkaStream:
         """A refused login or an unresolvable broker, reported through the error callback,
         stops the stream; connection drops and retries are librdkafka's to handle."""
         cause = self._errors.cause(self._settings, "consuming stream.topic")
-        self._errors.names.clear()
+        self._errors.clear()
         if cause is not None:
             raise cause
 
@@ -290,7 +292,7 @@ class KafkaStream:
                     "acks": "all",
                     "message.timeout.ms": int(DELIVERY_TIMEOUT_S * 1000),
                     "linger.ms": 5,
-                    "logger": logger,
+                    "logger": librdkafka_logger,
                 }
             )
         return self._producer
@@ -299,7 +301,7 @@ class KafkaStream:
         self, topic: str, total: int, failures: list[KafkaError], undelivered: int
     ) -> PipelineError:
         codes = {failure.code() for failure in failures}
-        if KafkaError.UNKNOWN_TOPIC_OR_PART in codes:
+        if codes & {KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC}:
             return ConfigurationError(
                 f"stream.dead_letter_topic {topic!r} does not exist: create it (default "
                 "`<topic>.dlq`) or set stream.dead_letter_topic"
