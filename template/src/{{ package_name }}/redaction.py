@@ -94,7 +94,8 @@ class CredentialShape:
 CREDENTIAL_SHAPES = (
     CredentialShape(
         "a password in a URL (user:password@host)",
-        re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*):[^/\s@]+@"),
+        # `_` too: Kafka's listener schemes (SASL_SSL://user:password@host) have one.
+        re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+._-]*://[^/\s:@]*):[^/\s@]+@"),
         rf"\g<head>:{MASK}@",
     ),
     CredentialShape(

@@ -1,0 +1,1 @@
+"""The Kafka stream: a consumer group member polling micro-batches (confluent-kafka)."""
