@@ -22,7 +22,7 @@ from pathlib import Path
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
 from ..errors import StaleStateError, TransientError
-from ..pipeline.interruption import SignalStop
+from ..pipeline.interruption import RunInterrupted, SignalStop
 from ..pipeline.runner import RunResult, new_run_id
 from .protocol import Polled, Stream
 
@@ -126,6 +126,20 @@ class StreamLoop:
         """Consume; raises RunInterrupted on a stop signal (the batch in hand is abandoned),
         a PipelineError when a batch cannot be committed."""
         summary = StreamSummary()
+        try:
+            return self._consume(summary, max_batches, until_idle)
+        except RunInterrupted as stop:
+            if stop.detail is None:  # between batches: the runner did not describe it
+                stop.detail = (
+                    f"the consumer stopped on {stop.signal_name} after {summary.batches:,} "
+                    "committed batch(es); a batch polled but not committed is read again by "
+                    "the next consumer"
+                )
+            raise
+
+    def _consume(
+        self, summary: StreamSummary, max_batches: int | None, until_idle: bool
+    ) -> StreamSummary:
         while max_batches is None or summary.batches < max_batches:
             self.signals.rearm()  # a signal received during the last batch stops here
             started = time.perf_counter()
