@@ -26,6 +26,8 @@ Positions are `{"<stream>/<shardId>": "<last sequence number read>"}` (strings: 
 sequence numbers exceed 64 bits). A KPL-aggregated record is de-aggregated into its user
 records, each with the coordinates `<stream>/<shard>/<sequence>:<subindex>`; a batch never
 splits one, so it may hold up to one aggregated record's worth more than `max_records`.
+Records fetched beyond a full batch wait in memory for the next poll (a restarted consumer
+fetches them again from the committed positions).
 The destination holds the positions; `acknowledge()` only remembers them.
 
 Dead letters go to `stream.dead_letter_stream` with PutRecords, partition key = the
@@ -48,8 +50,9 @@ import random
 import re
 import time
 import zlib
+from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
@@ -106,7 +109,11 @@ class _Shard:
     shard_id: str
     key: str
     position: str | None
+    # Whether a parent of it was read: it then starts at its first record.
+    parents_read: bool = False
     iterator: str | None = None
+    # Records fetched but not yet in a batch (a batch ends between Kinesis records).
+    pending: deque[RecordTypeDef] = field(default_factory=deque)
     next_read_at: float = 0.0
     backoff: float = 0.0
     failures: int = 0
@@ -172,14 +179,16 @@ class KinesisStream:
         while len(payloads) < max_records:
             now = time.monotonic()
             due = sorted(
-                (s for s in self._reading.values() if s.iterator and s.next_read_at <= now),
+                (s for s in self._reading.values() if s.pending or s.next_read_at <= now),
                 key=lambda shard: shard.next_read_at,
             )
             for shard in due:
+                if not shard.pending and shard.iterator:
+                    self._read(shard, max_records - len(payloads))
+                self._take(shard, max_records, payloads, coordinates)
                 if len(payloads) >= max_records:
                     break
-                self._read(shard, max_records - len(payloads), payloads, coordinates)
-            open_shards = [s for s in self._reading.values() if s.iterator]
+            open_shards = [s for s in self._reading.values() if s.iterator or s.pending]
             now = time.monotonic()
             if now >= deadline or (not open_shards and self._refresh_at == 0.0):
                 # Out of time, or every shard drained: the next poll picks up children.
@@ -196,14 +205,8 @@ class KinesisStream:
                 del self._reading[shard.shard_id]
         return Polled(payloads=payloads, coordinates=coordinates, since=since, to=to)
 
-    def _read(
-        self,
-        shard: _Shard,
-        limit: int,
-        payloads: list[bytes | None],
-        coordinates: list[str],
-    ) -> None:
-        """One GetRecords on `shard`; its records are appended in order."""
+    def _read(self, shard: _Shard, limit: int) -> None:
+        """One GetRecords on `shard`, its records kept in order until a batch takes them."""
         assert shard.iterator is not None
         try:
             response = self._client.get_records(
@@ -215,28 +218,39 @@ class KinesisStream:
         shard.backoff = 0.0
         shard.failures = 0
         records = response["Records"]
-        for record in records:
-            self._append(shard, record, payloads, coordinates)
-        if records:
-            shard.position = records[-1]["SequenceNumber"]
+        shard.pending.extend(records)
         shard.millis_behind = response.get("MillisBehindLatest")
         shard.caught_up = not records and shard.millis_behind == 0
         shard.iterator = response.get("NextShardIterator")
-        if shard.iterator is None:
-            # Closed by a split or merge and fully read: its children are next.
-            shard.position = SHARD_END
-            self._refresh_at = 0.0
         # Read again soon while there is more; wait the poll interval once caught up.
         more = bool(records) or bool(shard.millis_behind)
         interval = MIN_READ_INTERVAL_SECONDS if more else self._settings.poll_interval_seconds
         shard.next_read_at = time.monotonic() + interval
+
+    def _take(
+        self,
+        shard: _Shard,
+        max_records: int,
+        payloads: list[bytes | None],
+        coordinates: list[str],
+    ) -> None:
+        """Move fetched records into the batch until it is full, never splitting an
+        aggregated record (so a batch may exceed `max_records` by one's user records)."""
+        while shard.pending and len(payloads) < max_records:
+            record = shard.pending.popleft()
+            self._append(shard, record, payloads, coordinates)
+            shard.position = record["SequenceNumber"]
+        if shard.iterator is None and not shard.pending:
+            # Closed by a split or merge and fully read: its children are next.
+            shard.position = SHARD_END
+            self._refresh_at = 0.0
 
     def _read_failed(self, shard: _Shard, error: Exception) -> None:
         """Back off this shard after throttling or a transient failure; renew an expired
         iterator; anything else (or too many failures in a row) fails the poll."""
         code = error_code(error)
         if code == "ExpiredIteratorException":
-            shard.iterator = self._iterator(shard, parents_read=False)
+            shard.iterator = self._iterator(shard)
             return
         if code not in THROTTLING_CODES and not is_transient(error):
             raise classify(error, f"reading shard {shard.key}", self._settings, self._stream)
@@ -299,9 +313,9 @@ class KinesisStream:
                 or not all(drained(parent) for parent in parents)
             ):
                 continue
-            reading = _Shard(shard_id, key, self._positions.get(key))
             parents_read = any(self._key(parent) in self._positions for parent in parents)
-            reading.iterator = self._iterator(reading, parents_read=parents_read)
+            reading = _Shard(shard_id, key, self._positions.get(key), parents_read)
+            reading.iterator = self._iterator(reading)
             self._reading[shard_id] = reading
         self._refresh_at = time.monotonic() + SHARD_REFRESH_SECONDS
         self._refreshed = True
@@ -323,7 +337,7 @@ class KinesisStream:
             return self._client.list_shards(StreamName=self._stream)
         return self._client.list_shards(NextToken=token)
 
-    def _iterator(self, shard: _Shard, *, parents_read: bool) -> str | None:
+    def _iterator(self, shard: _Shard) -> str | None:
         """A shard iterator just after the shard's position; else at its first record when
         its parents were read, else at `stream.start_position`."""
         what = f"opening shard {shard.key}"
@@ -339,7 +353,7 @@ class KinesisStream:
                 ),
             )
         else:
-            start = "TRIM_HORIZON" if parents_read else self._settings.start_position
+            start = "TRIM_HORIZON" if shard.parents_read else self._settings.start_position
             response = self._call(
                 what,
                 lambda: self._client.get_shard_iterator(
@@ -423,7 +437,7 @@ class KinesisStream:
         return (
             self._refreshed
             and self._refresh_at != 0.0
-            and all(shard.caught_up for shard in self._reading.values())
+            and all(shard.caught_up and not shard.pending for shard in self._reading.values())
         )
 
     def close(self) -> None:
