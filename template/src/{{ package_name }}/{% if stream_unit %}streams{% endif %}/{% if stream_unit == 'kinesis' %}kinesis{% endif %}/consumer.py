@@ -70,6 +70,7 @@ from .configuration import (
 if TYPE_CHECKING:
     from mypy_boto3_kinesis import KinesisClient
     from mypy_boto3_kinesis.type_defs import (
+        GetShardIteratorOutputTypeDef,
         ListShardsOutputTypeDef,
         PutRecordsRequestEntryTypeDef,
         RecordTypeDef,
@@ -343,15 +344,26 @@ class KinesisStream:
         what = f"opening shard {shard.key}"
         if shard.position is not None and shard.position != SHARD_END:
             position = shard.position
-            response = self._call(
-                what,
-                lambda: self._client.get_shard_iterator(
-                    StreamName=self._stream,
-                    ShardId=shard.shard_id,
-                    ShardIteratorType="AFTER_SEQUENCE_NUMBER",
-                    StartingSequenceNumber=position,
-                ),
-            )
+
+            def after_position() -> GetShardIteratorOutputTypeDef:
+                try:
+                    return self._client.get_shard_iterator(
+                        StreamName=self._stream,
+                        ShardId=shard.shard_id,
+                        ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                        StartingSequenceNumber=position,
+                    )
+                except Exception as error:
+                    if error_code(error) == "InvalidArgumentException":
+                        raise ConfigurationError(
+                            f"{what}: the destination's position {position} is no sequence "
+                            "number of this shard (was the stream deleted and created "
+                            "again?): check stream.stream_name, or give this stream a new "
+                            "destination"
+                        ) from None
+                    raise
+
+            response = self._call(what, after_position)
         else:
             start = "TRIM_HORIZON" if shard.parents_read else self._settings.start_position
             response = self._call(
