@@ -11,7 +11,10 @@ number mod `replica_count` is its `replica_index`. That rule never moves a shard
 replica to another while `replica_count` stays the same (an index into the list of the
 shards ready *now* would shift each time a shard ends, and two replicas that saw the end at
 different moments would read the same shard); replicas never overlap and together cover
-every shard. Change `replica_count` only with every replica stopped and restarted.
+every shard. Change `replica_count` only with every replica stopped and restarted. (In the
+StatefulSet: PIPELINE_STREAM__REPLICA_INDEX from the pod label
+`apps.kubernetes.io/pod-index` through the downward API, PIPELINE_STREAM__REPLICA_COUNT
+equal to `replicas`.)
 
 Resharding. A child shard (of a split or a merge) is read only once each of its parents is
 drained: its position is "SHARD_END" in the destination's positions (any replica's commit)
