@@ -49,6 +49,7 @@ SLUG_NAME_USES: tuple[tuple[str, str, int], ...] = (
     ("the Kubernetes namespace and app.kubernetes.io/name label", "", 63),
     ("the Spark driver Service name", "-driver", 63),
     ("the S3 landing bucket name", "-landing", 63),
+    ("the Kinesis stream name", "-orders", 128),
     ("the NetworkPolicy name", "-orchestrator-egress", 253),
     ("the NetworkPolicy name", "-default-deny", 253),
     ("the NetworkPolicy name", "-data-egress", 253),

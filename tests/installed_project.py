@@ -38,6 +38,9 @@ OUTPUT_TAIL_LINES = 60
 # virtual environment, Python path, pipeline config or telemetry collector.
 _FOREIGN_ENV_PREFIXES = ("PIPELINE_", "OTEL_")
 _FOREIGN_ENV_KEYS = {"UV_PROJECT_ENVIRONMENT", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"}
+# kinesalite for a Kinesis project's tests (its tests/kinesis_server.py reads KINESALITE_BIN),
+# installed by tests/install-node-tools.sh.
+KINESALITE_BIN = Path(__file__).resolve().parent / "kinesalite/node_modules/.bin/kinesalite"
 
 
 def project_env() -> dict[str, str]:
@@ -46,11 +49,14 @@ def project_env() -> dict[str, str]:
     UV_CACHE_DIR and the rest of uv's settings stay, so the cache is shared;
     UV_PROJECT_ENVIRONMENT goes, so uv creates the project's own .venv.
     """
-    return {
+    env = {
         key: value
         for key, value in os.environ.items()
         if key not in _FOREIGN_ENV_KEYS and not key.startswith(_FOREIGN_ENV_PREFIXES)
     }
+    if KINESALITE_BIN.exists():
+        env.setdefault("KINESALITE_BIN", str(KINESALITE_BIN))
+    return env
 
 
 def tail(text: str, lines: int = OUTPUT_TAIL_LINES) -> str:

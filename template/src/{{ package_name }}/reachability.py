@@ -1,4 +1,5 @@
-"""Checks `doctor` runs against the outside world: can we write here, can we connect there."""
+"""Checks `doctor` runs against the outside world: can we write here, can we connect there;
+and the endpoint URLs those checks connect to (shared by every AWS client's settings)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import socket
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 CONNECT_TIMEOUT_SECONDS = 2.0
 
@@ -33,3 +35,25 @@ def check_connectable(host: str, port: int, what: str, fix: str) -> None:
             pass
     except OSError as error:
         raise ValueError(f"{what} {host}:{port} is unreachable ({error}): {fix}") from None
+
+
+def checked_endpoint_url(endpoint: str | None, example: str) -> str | None:
+    """An http(s) endpoint URL without credentials or a trailing `/`; else ValueError (the
+    message shows `example`, a URL of the service the setting is for)."""
+    if endpoint is None:
+        return None
+    parts = urlsplit(endpoint)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"must be an http(s) URL such as {example!r}")
+    if parts.username or parts.password:
+        raise ValueError("must not hold credentials: use the access_key settings")
+    return endpoint.rstrip("/")
+
+
+def endpoint_host_port(endpoint_url: str | None, default_host: str) -> tuple[str, int]:
+    """The host and port calls go to: the endpoint URL's, else `default_host` over HTTPS."""
+    if endpoint_url is None:
+        return default_host, 443
+    parts = urlsplit(endpoint_url)
+    default_port = 443 if parts.scheme == "https" else 80
+    return parts.hostname or "", parts.port or default_port

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...credentials import resolve_access_keys
 from ...pipeline.contract import DatasetContract
-from ...s3_client import S3Client, resolve_access_keys
+from ...s3_client import S3Client
 from ...sources.selection import SourceState, StateAdvance
 from ..delta_table import DeltaTableDestination, TableLocation, read_committed_state
 from ..protocol import Replacement
