@@ -4,9 +4,8 @@ Every question and every choice comes from copier.yml, so a choice added there i
 linted and tested without editing a test. Two pieces are written by hand, on purpose:
 
 - `is_supported(combination)`: the one readable rule saying which combinations of choices
-  the template promises to render. Today every combination of the offered choices is valid;
-  when one is not (a per-choice validator in copier.yml), say so here, and the questionnaire
-  tests check that copier refuses it.
+  the template promises to render. A combination copier.yml refuses (a per-choice validator)
+  is named there, and the questionnaire tests check that copier refuses it.
 - the budget `MAX_FULL_PRODUCT`: past it, `combinations()` stops multiplying choices and
   picks a pairwise covering instead (every value of every question, and every pair of values
   of two questions, at least once), because choices that do not interact need not be
@@ -104,22 +103,35 @@ def is_asked(question: Question, combination: Combination) -> bool:
     return rendered.strip().lower() not in {"", "false", "0", "no", "off", "none"}
 
 
+# Engines copier.yml refuses for a streaming pipeline (their per-choice validators): Spark
+# costs 1.7-2.1 s per micro-batch through a Python stream reader, Dask about 20x Polars'
+# per-batch cost (ADR 0012).
+BATCH_ONLY_ENGINES = ("spark", "dask")
+
+
 def is_supported(combination: Combination) -> bool:
     """Whether the template promises to render `combination` into a working project.
 
-    Today every combination of the offered choices is supported, so the only rule is that
-    each answer is a value copier.yml offers. When two choices cannot work together, copier.yml
-    disables one with a per-choice validator and the rule goes here, in words a reviewer can
-    check against that validator, for example:
-
-        if combination.get("engine") == "dask" and combination.get("destination") == "postgres":
-            return False  # no transactional Dask writer yet
+    Each answer must be a value copier.yml offers, and a streaming pipeline runs on Polars
+    or pandas only: Spark and Dask are batch only (copier.yml's per-choice validators on
+    `engine`, BATCH_ONLY_ENGINES).
     """
-    return all(
+    if not all(
         combination[question.key] in question.choices
         for question in CHOICE_QUESTIONS
         if question.key in combination
+    ):
+        return False
+    return not (
+        combination.get("pipeline_type") == "streaming"
+        and combination.get("engine") in BATCH_ONLY_ENGINES
     )
+
+
+def is_streaming(combination: Combination) -> bool:
+    """True for a streaming pipeline: a consumer that needs a broker to run (the stream
+    matrix runs those), no batch `run` over a bundled sample."""
+    return combination.get("pipeline_type") == "streaming"
 
 
 def combination_id(combination: Combination) -> str:
@@ -220,9 +232,9 @@ def value_covering(
 
 
 def installed_combinations() -> list[dict[str, str]]:
-    """The combinations tests install and run end to end (layer 3), the default first.
+    """The batch combinations tests install and run end to end (layer 3), the default first.
 
-    Every offered value at least once, not every pair: an installed project costs a minute
+    Every offered batch value at least once, not every pair: an installed project costs a minute
     or more of the suite, and the choices are built not to interact (every orchestrator
     calls the same engine-agnostic `run_partition`; every engine sits behind the same stage
     protocols). What pairs could break, the dependency resolution of an engine beside an
@@ -235,10 +247,12 @@ def installed_combinations() -> list[dict[str, str]]:
     there).
     """
     default = default_combination()
+    # Streaming combinations need a broker: the stream matrix installs and runs those.
     candidates = [
         combination
         for combination in _full_product()
-        if all(combination.get(key) == default.get(key) for key in CONNECTORS)
+        if not is_streaming(combination)
+        and all(combination.get(key) == default.get(key) for key in CONNECTORS)
     ]
     chosen = value_covering(candidates, already_chosen=[default])
     return [default] + [dict(c) for c in chosen if dict(c) != default]

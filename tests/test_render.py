@@ -3,7 +3,8 @@
 Fast: each combination is rendered once per module and shared by the checks; nothing here
 installs or runs the rendered project (test_rendered_project.py does). The combinations
 come from copier.yml through answer_space, so a new choice is rendered here without
-editing this file; a new *file* must be added to DEFAULT_PATHS below, on purpose.
+editing this file; a new *file* must be added to its path set below (COMMON_PATHS,
+BATCH_PATHS, STREAM_PATHS or a choice's), on purpose.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ COMBINATION_IDS = [answer_space.combination_id(c) for c in COMBINATIONS]
 
 DEFAULT_PACKAGE = "orders_pipeline"
 
-# What `copier copy --defaults` renders, reviewed by eye: no caches, bytecode, virtual
-# environments, backups or editor files. Directories are implied by their files.
-DEFAULT_PATHS = sorted(
+# What every project renders, batch or streaming, reviewed by eye: no caches, bytecode,
+# virtual environments, backups or editor files. Directories are implied by their files.
+COMMON_PATHS = sorted(
     [
         ".copier-answers.yml",
         ".dockerignore",
@@ -43,8 +44,6 @@ DEFAULT_PATHS = sorted(
         "Dockerfile",
         "README.md",
         "catalog-info.yaml",
-        "data/sample/README.md",
-        "deploy/base/job.yaml",
         "deploy/base/kustomization.yaml",
         "deploy/base/namespace.yaml",
         "deploy/base/networkpolicy-default-deny.yaml",
@@ -54,9 +53,6 @@ DEFAULT_PATHS = sorted(
         "deploy/base/serviceaccount.yaml",
         "deploy/overlays/dev/kustomization.yaml",
         "deploy/overlays/prod/kustomization.yaml",
-        "data/sample/orders-2026-10-01.csv",
-        "data/sample/orders-2026-10-02.csv",
-        "data/sample/orders-2026-10-03.csv",
         "pipeline.toml",
         "pyproject.toml",
         "src/cli.py",
@@ -72,7 +68,6 @@ DEFAULT_PATHS = sorted(
         "src/orders_pipeline/transforms/orders.py",
         "src/orders_pipeline/errors.py",
         "src/orders_pipeline/orchestration/__init__.py",
-        "src/orders_pipeline/orchestration/entrypoint.py",
         "src/orders_pipeline/pipeline/__init__.py",
         "src/orders_pipeline/pipeline/console_logs.py",
         "src/orders_pipeline/pipeline/contract.py",
@@ -110,7 +105,6 @@ DEFAULT_PATHS = sorted(
         "src/orders_pipeline/redaction.py",
         "src/orders_pipeline/secret_settings.py",
         "src/orders_pipeline/sources/__init__.py",
-        "src/orders_pipeline/sources/configuration.py",
         "src/orders_pipeline/sources/decoding.py",
         "src/orders_pipeline/sources/selection.py",
         "src/orders_pipeline/spool.py",
@@ -120,37 +114,75 @@ DEFAULT_PATHS = sorted(
         "src/orders_pipeline/validation/model.py",
         "src/orders_pipeline/validation/rules.py",
         "tests/__init__.py",
-        "tests/conftest.py",
-        "tests/test_arrival_order.py",
-        "tests/test_concurrent_readers.py",
-        "tests/test_one_row_per_key.py",
         "tests/test_upkeep.py",
         "tests/destination_support.py",
         "tests/otlp_receiver.py",
-        "tests/sample_expectations.py",
-        "tests/source_support.py",
-        "tests/test_bad_input.py",
-        "tests/test_cli.py",
         "tests/test_decoding.py",
-        "tests/test_errors.py",
-        "tests/test_deploy_manifests.py",
-        "tests/test_incremental_merge.py",
-        "tests/test_interrupt.py",
-        "tests/test_kill.py",
-        "tests/test_manifest_fallback.py",
-        "tests/test_operational_policy.py",
-        "tests/test_partitions.py",
-        "tests/test_progress.py",
-        "tests/test_redaction.py",
         "tests/test_rules.py",
-        "tests/test_runs_cli.py",
-        "tests/test_sample_run.py",
-        "tests/test_settings.py",
-        "tests/test_telemetry.py",
         "tests/test_validator.py",
         "docs/value-grammar.md",
     ]
 )
+
+# What a project with a batch side adds (`batch_side` in extensions/context.py): the
+# bundled sample, the Job, `run`'s entry point, the source's settings and support, and the
+# suite that runs batches.
+BATCH_PATHS = sorted(
+    [
+        "data/sample/README.md",
+        "data/sample/orders-2026-10-01.csv",
+        "data/sample/orders-2026-10-02.csv",
+        "data/sample/orders-2026-10-03.csv",
+        "deploy/base/job.yaml",
+        "src/orders_pipeline/orchestration/entrypoint.py",
+        "src/orders_pipeline/sources/configuration.py",
+        "tests/conftest.py",
+        "tests/sample_expectations.py",
+        "tests/source_support.py",
+        "tests/test_arrival_order.py",
+        "tests/test_bad_input.py",
+        "tests/test_cli.py",
+        "tests/test_concurrent_readers.py",
+        "tests/test_deploy_manifests.py",
+        "tests/test_errors.py",
+        "tests/test_incremental_merge.py",
+        "tests/test_interrupt.py",
+        "tests/test_kill.py",
+        "tests/test_manifest_fallback.py",
+        "tests/test_one_row_per_key.py",
+        "tests/test_operational_policy.py",
+        "tests/test_partitions.py",
+        "tests/test_progress.py",
+        "tests/test_redaction.py",
+        "tests/test_runs_cli.py",
+        "tests/test_sample_run.py",
+        "tests/test_settings.py",
+        "tests/test_telemetry.py",
+    ]
+)
+
+# What a streaming project adds (`stream_unit`): the stream's entry point, loop and
+# protocol. A broker is a server, so its credentials and retries modules render (their
+# conditions see `source = ""`, no local source).
+STREAM_PATHS = sorted(
+    [
+        "src/orders_pipeline/credentials.py",
+        "src/orders_pipeline/orchestration/stream_entrypoint.py",
+        "src/orders_pipeline/pipeline/retries.py",
+        "src/orders_pipeline/pipeline/stream_loop.py",
+        "src/orders_pipeline/streams/__init__.py",
+        "src/orders_pipeline/streams/protocol.py",
+    ]
+)
+
+# Files only the chosen stream source renders: its folder (the same files for every
+# stream source, like a destination's).
+STREAM_SOURCE_PATHS: dict[str, list[str]] = {
+    "kafka": [],
+}
+
+# What `copier copy --defaults` renders: a batch project.
+DEFAULT_PATHS = sorted(COMMON_PATHS + BATCH_PATHS)
 
 # Jinja delimiters that must not survive rendering. GitHub Actions expressions `${{ ... }}`
 # are the one legitimate use of `{{` in rendered files and are removed before the search.
@@ -173,12 +205,10 @@ STRUCTURED_SUFFIXES = {".yml", ".yaml", ".toml", ".json"}
 # transforms keep one path whatever the engine (transforms/orders.py), so they are listed
 # with the default paths.
 ENGINE_EXTRA_PATHS: dict[str, list[str]] = {
-    # Polars: the streaming path writes what the in-memory path writes.
-    "polars": ["tests/test_streaming.py"],
-    # Spark: exact source coordinates across file splits, and a real cluster.
+    # Spark (batch only): exact source coordinates across file splits, and a real cluster.
     "spark": ["tests/test_spark_engine.py"],
-    # Dask: the distributed path and exact coordinates across partitions; pandas frames,
-    # the way the pandas engine holds them.
+    # Dask (batch only): the distributed path and exact coordinates across partitions;
+    # pandas frames, the way the pandas engine holds them.
     "dask": ["src/orders_pipeline/engines/pandas_frames.py", "tests/test_dask_cluster.py"],
     # pandas: its frames, shared with Dask.
     "pandas": ["src/orders_pipeline/engines/pandas_frames.py"],
@@ -193,20 +223,20 @@ ENGINE_PATHS: dict[str, list[str]] = {
     ]
     for engine in ("polars", "pandas", "spark", "dask")
 }
+# An engine's files a project renders only with a batch side.
+ENGINE_BATCH_PATHS: dict[str, list[str]] = {
+    # Polars: its streaming (lazy, out-of-core) path writes what the in-memory path writes.
+    "polars": ["tests/test_streaming.py"],
+}
 
-# Files only the chosen destination renders: its folder (the same files for every
-# destination), and for a server destination the credentials and retry modules, its docs and
-# its tests against the real server.
-# What every server source and destination shares (rendered once): credentials, retries,
-# the tests' moto server (S3, and Secrets Manager for `*_secret` references) and the secret
-# canaries.
+# What every server source and destination shares (rendered once): the credentials and
+# retry modules, and with a batch side the tests' moto server (S3, and Secrets Manager for
+# `*_secret` references) and the secret canaries.
+SERVER_TEST_PATHS = ["tests/s3_server.py", "tests/test_secret_canaries.py"]
 SERVER_SHARED_PATHS = [
     "src/orders_pipeline/credentials.py",
     "src/orders_pipeline/pipeline/retries.py",
-    "tests/s3_server.py",
-    "tests/test_secret_canaries.py",
 ]
-SERVER_DESTINATION_PATHS = ["docs/destination.md", *SERVER_SHARED_PATHS]
 # Files an S3 source and an S3 destination share (rendered once when both are chosen): the
 # boto3 client.
 S3_SHARED_PATHS = ["src/orders_pipeline/s3_client.py"]
@@ -233,22 +263,31 @@ def destination_folder(destination: str) -> list[str]:
     ]
 
 
+# Files only the chosen destination renders: its folder (the same files for every
+# destination), and for a server destination the credentials and retry modules and its docs.
 DESTINATION_PATHS: dict[str, list[str]] = {
-    "local": [*DELTA_SHARED_PATHS, *destination_folder("local"), "tests/test_destination.py"],
+    "local": [*DELTA_SHARED_PATHS, *destination_folder("local")],
     "s3": [
-        *SERVER_DESTINATION_PATHS,
+        "docs/destination.md",
+        *SERVER_SHARED_PATHS,
         *S3_SHARED_PATHS,
         *DELTA_SHARED_PATHS,
         *destination_folder("s3"),
-        "tests/test_destination.py",
     ],
     "postgres": [
-        *SERVER_DESTINATION_PATHS,
+        "docs/destination.md",
+        *SERVER_SHARED_PATHS,
         *POSTGRES_SHARED_PATHS,
         *destination_folder("postgres"),
-        "tests/test_destination.py",
         "tests/test_postgres_upkeep.py",
     ],
+}
+# A destination's files a project renders only with a batch side: its tests against the
+# real server (the moto server and secret canaries for a server destination).
+DESTINATION_BATCH_PATHS: dict[str, list[str]] = {
+    "local": ["tests/test_destination.py"],
+    "s3": [*SERVER_TEST_PATHS, "tests/test_destination.py"],
+    "postgres": [*SERVER_TEST_PATHS, "tests/test_destination.py"],
 }
 
 # Files only the chosen source renders: how it finds its input, and for a server source the
@@ -258,6 +297,7 @@ SOURCE_PATHS: dict[str, list[str]] = {
     "postgres": [
         "docs/source.md",
         *SERVER_SHARED_PATHS,
+        *SERVER_TEST_PATHS,
         *POSTGRES_SHARED_PATHS,
         "src/orders_pipeline/sources/postgres_table.py",
         "tests/test_postgres_source.py",
@@ -265,6 +305,7 @@ SOURCE_PATHS: dict[str, list[str]] = {
     "s3": [
         "docs/source.md",
         *SERVER_SHARED_PATHS,
+        *SERVER_TEST_PATHS,
         *S3_SHARED_PATHS,
         "src/orders_pipeline/sources/s3_objects.py",
         "tests/test_s3_source.py",
@@ -306,19 +347,25 @@ ORCHESTRATOR_PATHS: dict[str, list[str]] = {
 def expected_paths(combination: answer_space.Combination, package: str) -> set[str]:
     """The exact set of files `combination` renders, with the package named `package`.
 
-    Rule for combinations other than the default: every combination renders DEFAULT_PATHS
-    plus the files of its engine (ENGINE_PATHS), of its orchestrator (ORCHESTRATOR_PATHS) and
-    of its destination (DESTINATION_PATHS) and of its source (SOURCE_PATHS; a file both
-    render, e.g. credentials.py, is rendered once); no other choice adds, removes or swaps a
-    file yet.
+    Every combination renders COMMON_PATHS plus the files of its engine (ENGINE_PATHS) and
+    of its destination (DESTINATION_PATHS); then its side's files. A batch pipeline adds
+    BATCH_PATHS and the batch files of its engine and destination (ENGINE_BATCH_PATHS,
+    DESTINATION_BATCH_PATHS), its orchestrator's (ORCHESTRATOR_PATHS) and its source's
+    (SOURCE_PATHS); a streaming pipeline adds STREAM_PATHS and its stream source's
+    (STREAM_SOURCE_PATHS). A file two of them render (credentials.py) is rendered once.
     """
-    paths = (
-        DEFAULT_PATHS
-        + ENGINE_PATHS[combination["engine"]]
-        + ORCHESTRATOR_PATHS[combination["orchestrator"]]
-        + DESTINATION_PATHS[combination["destination"]]
-        + SOURCE_PATHS[combination["source"]]
-    )
+    engine, destination = combination["engine"], combination["destination"]
+    paths = COMMON_PATHS + ENGINE_PATHS[engine] + DESTINATION_PATHS[destination]
+    if answer_space.is_streaming(combination):
+        paths += STREAM_PATHS + STREAM_SOURCE_PATHS[combination["stream_source"]]
+    else:
+        paths += (
+            BATCH_PATHS
+            + ENGINE_BATCH_PATHS.get(engine, [])
+            + DESTINATION_BATCH_PATHS[destination]
+            + ORCHESTRATOR_PATHS[combination["orchestrator"]]
+            + SOURCE_PATHS[combination["source"]]
+        )
     # The package's folder and files named after it (flows/<package>_flows.py).
     return {path.replace(DEFAULT_PACKAGE, package) for path in paths}
 
@@ -435,6 +482,21 @@ def test_unsupported_combinations_are_refused_by_the_predicate() -> None:
     default = answer_space.default_combination()
     assert answer_space.is_supported(default)
     assert not answer_space.is_supported({**default, "engine": "not-an-offered-engine"})
+    streaming = {"pipeline_type": "streaming", "stream_source": "kafka", "destination": "local"}
+    assert answer_space.is_supported({**streaming, "engine": "pandas"})
+    for engine in ("spark", "dask"):
+        assert answer_space.is_supported({**default, "engine": engine})
+        assert not answer_space.is_supported({**streaming, "engine": engine})
+
+
+def test_streaming_combinations_carry_only_the_questions_a_streaming_project_is_asked() -> None:
+    streaming = [c for c in COMBINATIONS if answer_space.is_streaming(c)]
+    assert {c["engine"] for c in streaming} == {"polars", "pandas"}
+    assert {c["destination"] for c in streaming} == {"local", "s3", "postgres"}
+    for combination in streaming:
+        assert set(combination) == {"pipeline_type", "stream_source", "engine", "destination"}
+    assert all("stream_source" not in c for c in COMBINATIONS if not answer_space.is_streaming(c))
+    assert not any(answer_space.is_streaming(c) for c in answer_space.installed_combinations())
 
 
 # ----------------------------------------------------------------------------
