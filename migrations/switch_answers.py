@@ -40,6 +40,10 @@ import yaml
 # The answers that pick code. Today only engine, source and destination change team-owned
 # files; the orchestrator and the pipeline type are here so that a release where theirs do
 # needs no change to this file (a switch that changes no team-owned file costs two renders).
+# A pipeline_type switch never gets here yet: the render hook refuses it before anything is
+# written (FIXED_ANSWERS in extensions/given_answers.py), as no update turns a batch project
+# into a streaming one. A streaming project records no source or orchestrator, so its
+# switches are its engine's and destination's.
 SWITCHES = ("pipeline_type", "engine", "orchestrator", "source", "destination")
 ANSWERS_FILE = ".copier-answers.yml"
 CONFIG_FILE = "pipeline.toml"

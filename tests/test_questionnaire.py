@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import answer_space
 import pytest
 import yaml
 from extension_modules import load_extension
@@ -68,7 +69,8 @@ BAD_ANSWERS = [
     BadAnswer("schedule-not-cron", "schedule", "rate(5 minutes)", "use a preset (@hourly"),
     BadAnswer("name-empty", "project_name", "", "write a short text"),
     BadAnswer("description-too-long", "description", "x" * 1000, "shorten it to at most"),
-    BadAnswer("type-not-offered", "pipeline_type", "streaming", "use one of batch"),
+    BadAnswer("type-not-offered", "pipeline_type", "hybrid", "use one of batch, streaming"),
+    BadAnswer("stream-source-not-offered", "stream_source", "pulsar", "use one of kafka"),
     BadAnswer("type-unknown", "pipeline_type", "Batch", "use one of batch"),
     BadAnswer(
         "name-with-aws-key-id",
@@ -259,6 +261,7 @@ def test_render_hook_refuses_unvalidated_answers_and_lists_every_problem(
     ("key", "value", "choices"),
     [
         ("engine", "duckdb", "dask, pandas, polars, spark"),
+        ("stream_source", "../sources/local", "kafka"),
         ("orchestrator", "../engines/polars", "airflow, dagster, prefect, step_functions"),
         ("source", "kafka", "local, postgres, s3"),
         ("destination", "LOCAL", "local, postgres, s3"),
@@ -296,3 +299,112 @@ def test_defaults_render_the_orders_pipeline(
         "schedule": "@daily",
     }
     assert (destination / "src" / "orders_pipeline").is_dir()
+
+
+# Engines copier.yml refuses for streaming, and the reason its per-choice validator gives.
+BATCH_ONLY_ENGINE_REASONS = {
+    "spark": "Spark is batch only: a micro-batch costs 1.7-2.1 s",
+    "dask": "Dask is batch only: a one-partition micro-batch costs about 20x",
+}
+
+
+def test_the_batch_only_engines_are_those_answer_space_refuses_for_streaming() -> None:
+    assert sorted(BATCH_ONLY_ENGINE_REASONS) == sorted(answer_space.BATCH_ONLY_ENGINES)
+
+
+@pytest.mark.parametrize("engine", sorted(BATCH_ONLY_ENGINE_REASONS))
+@pytest.mark.parametrize("how", ["data-flags", "data-file"])
+def test_a_batch_only_engine_is_refused_for_streaming_with_the_reason(
+    engine: str, how: str, template_repo: Path, tmp_path: Path, copier_env: dict[str, str]
+) -> None:
+    destination = tmp_path / "project"
+    given = {"pipeline_type": "streaming", "engine": engine}
+    if how == "data-file":
+        answers = tmp_path / "answers.yml"
+        answers.write_text(yaml.safe_dump(given), encoding="utf-8")
+        arguments = ["--data-file", str(answers)]
+    else:
+        arguments = [item for key, value in given.items() for item in ("--data", f"{key}={value}")]
+    result = copier_copy(template_repo, destination, copier_env, *arguments)
+    output = assert_refused(
+        result,
+        destination,
+        f"engine {engine!r}: {BATCH_ONLY_ENGINE_REASONS[engine]}",
+        "pick polars or pandas for streaming",
+    )
+    assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("engine", sorted(BATCH_ONLY_ENGINE_REASONS))
+def test_a_batch_only_engine_renders_a_batch_project(
+    engine: str, template_repo: Path, tmp_path: Path, copier_env: dict[str, str]
+) -> None:
+    destination = tmp_path / "project"
+    result = copier_copy(template_repo, destination, copier_env, "--data", f"engine={engine}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert (answers["pipeline_type"], answers["engine"]) == ("batch", engine)
+
+
+def recorded_answers(project: Path) -> dict[str, str]:
+    """The questions' answers in the project's .copier-answers.yml (copier's own `_` keys
+    left out)."""
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    return {key: value for key, value in answers.items() if not key.startswith("_")}
+
+
+def test_streaming_asks_the_stream_source_and_not_the_batch_questions(
+    template_repo: Path, tmp_path: Path, copier_env: dict[str, str]
+) -> None:
+    destination = tmp_path / "project"
+    result = copier_copy(
+        template_repo, destination, copier_env, "--data", "pipeline_type=streaming"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    answers = recorded_answers(destination)
+    assert answers["stream_source"] == "kafka"
+    assert {"source", "orchestrator", "schedule"}.isdisjoint(answers)
+    asked = {
+        key
+        for key, question in answer_space.QUESTIONS.items()
+        if answer_space.is_asked(question, answers)
+    }
+    assert asked == set(answers)
+
+
+def test_answers_to_questions_not_asked_are_ignored_not_recorded(
+    template_repo: Path, tmp_path: Path, copier_env: dict[str, str]
+) -> None:
+    # Copier drops a given answer whose question's `when` is false: a batch project given a
+    # stream source, or a streaming one given a source, orchestrator and schedule, renders
+    # as if they were not given (a valid answer; an invalid one is refused all the same).
+    batch = tmp_path / "batch"
+    result = copier_copy(template_repo, batch, copier_env, "--data", "stream_source=kafka")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "stream_source" not in recorded_answers(batch)
+    assert not (batch / "src" / "orders_pipeline" / "streams").exists()
+
+    streaming = tmp_path / "streaming"
+    given = {"pipeline_type": "streaming", "source": "s3", "orchestrator": "dagster"}
+    given["schedule"] = "@hourly"
+    arguments = [item for key, value in given.items() for item in ("--data", f"{key}={value}")]
+    result = copier_copy(template_repo, streaming, copier_env, *arguments)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert {"source", "orchestrator", "schedule"}.isdisjoint(recorded_answers(streaming))
+    package = streaming / "src" / "orders_pipeline"
+    assert not (package / "sources" / "s3_objects.py").exists()
+    assert not (package / "orchestration" / "dagster_definitions.py").exists()
+
+
+def test_an_invalid_answer_to_a_question_not_asked_is_still_refused(
+    template_repo: Path, tmp_path: Path, copier_env: dict[str, str]
+) -> None:
+    destination = tmp_path / "project"
+    result = copier_copy(
+        template_repo,
+        destination,
+        copier_env,
+        *("--data", "pipeline_type=streaming", "--data", "schedule=0 25 * * *"),
+    )
+    output = assert_refused(result, destination, "schedule '0 25 * * *'", "out of range 0-23")
+    assert "Traceback" not in output

@@ -1,4 +1,5 @@
-"""Switching engine, source or destination with `copier update` reaches the team's files.
+"""Switching engine, source or destination with `copier update` reaches the team's files;
+switching the pipeline type is refused.
 
 `migrations/switch_answers.py` runs after every update. Its pieces are checked on their
 own (pipeline.toml's sections, the decision per file); then real updates switch every value
@@ -14,7 +15,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from copier.errors import TaskError
+from copier.errors import TaskError, UserMessageError
 from extension_modules import load_module
 from template_fixtures import REPO_ROOT, TEMPLATE_TAG, git, render, tree_bytes
 from test_update import (
@@ -124,6 +125,61 @@ def test_an_update_that_switches_nothing_does_nothing() -> None:
     before = {"engine": "polars", "source": "local", "destination": "local", "_commit": "v1"}
     assert switch.switched(before, {**before, "_commit": "v2", "schedule": "@hourly"}) == {}
     assert switch.switched(before, {**before, "engine": "dask"}) == {"engine": ("polars", "dask")}
+
+
+def test_a_streaming_projects_switches_are_its_engine_and_destination() -> None:
+    # A streaming project records no source, orchestrator or schedule (not asked).
+    before = {"pipeline_type": "streaming", "stream_source": "kafka", "engine": "polars"}
+    before |= {"destination": "local", "_commit": "v1"}
+    after = {**before, "engine": "pandas", "destination": "postgres"}
+    assert switch.switched(before, after) == {
+        "engine": ("polars", "pandas"),
+        "destination": ("local", "postgres"),
+    }
+
+
+STREAMING = {"pipeline_type": "streaming"}
+
+
+@pytest.mark.parametrize(
+    ("created", "switch_to"),
+    [({}, STREAMING), (STREAMING, {"pipeline_type": "batch"})],
+    ids=["batch-to-streaming", "streaming-to-batch"],
+)
+def test_switching_the_pipeline_type_is_refused_naming_it_and_nothing_is_written(
+    created: dict[str, str], switch_to: dict[str, str], template_repo: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    render(template_repo, project, created, vcs_ref=TEMPLATE_TAG)
+    before = tree_bytes(project)
+
+    with pytest.raises(UserMessageError) as refused:
+        update(project, TEMPLATE_TAG, switch_to)
+
+    old, new = (created or {"pipeline_type": "batch"})["pipeline_type"], switch_to["pipeline_type"]
+    message = str(refused.value)
+    assert f"pipeline_type cannot change from {old!r} to {new!r}" in message
+    assert f"Create a new project with `copier copy --data pipeline_type={new}`" in message
+    assert tree_bytes(project) == before
+    assert git(project, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+@pytest.mark.slow
+@pytest.mark.cost(40)
+def test_a_streaming_project_switches_its_destination_and_engine_to_a_fresh_render(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    render(template_repo, project, STREAMING, vcs_ref=TEMPLATE_TAG)
+    change = {"engine": "pandas", "destination": "postgres"}
+
+    update(project, TEMPLATE_TAG, change)
+
+    fresh = tree_bytes(render(template_repo, tmp_path / "fresh", {**STREAMING, **change}))
+    updated = tree_bytes(project)
+    assert sorted(updated) == sorted(fresh)
+    assert [path for path in fresh if updated[path] != fresh[path]] == []
+    assert_no_conflicts(project)
 
 
 # Every value of each answer is left and reached at least once, starting from the defaults.
