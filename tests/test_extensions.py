@@ -607,6 +607,34 @@ def test_hook_leaves_typed_answers_to_their_validators() -> None:
     assert render_prompt_with_given({}, project_name="") == "0.0.0+unknown"
 
 
+def test_hook_runs_the_validator_of_a_given_choice() -> None:
+    # Spark carries its own validator in copier.yml (batch only); a mapping choice is read
+    # by its value, so spark given for batch is accepted.
+    assert render_prompt_with_given({"engine": "spark"}, pipeline_type="batch") == "0.0.0+unknown"
+    with pytest.raises(UserMessageError, match="engine 'spark': Spark is batch only"):
+        render_prompt_with_given({"engine": "spark", "pipeline_type": "streaming"})
+
+
+def test_hook_refuses_a_pipeline_type_other_than_the_projects_recorded_one(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / ".copier-answers.yml").write_text("pipeline_type: batch\n", encoding="utf-8")
+    environment = Environment(
+        extensions=[context.DerivedContext, answers.AnswerFilters], undefined=StrictUndefined
+    )
+    conf = {"data": {}, "src_path": REPOSITORY_ROOT, "dst_path": tmp_path}
+    conf["answers_file"] = ".copier-answers.yml"
+
+    def render(pipeline_type: str) -> str:
+        return environment.from_string("{{ template_version }}").render(
+            _copier_conf=conf, _copier_phase="prompt", pipeline_type=pipeline_type
+        )
+
+    assert render("batch") == "0.0.0+unknown"
+    with pytest.raises(UserMessageError, match="pipeline_type cannot change from 'batch' to"):
+        render("streaming")
+
+
 # ---------------------------------------------------------------------------------------
 # engine data (extensions/dependencies/engines/<engine>.toml)
 # ---------------------------------------------------------------------------------------
@@ -655,7 +683,10 @@ def test_an_orchestrator_ships_image_files_only_with_an_image_target_of_its_own(
         # The target adds the group to the image: a target without packages has no reason.
         assert derived["orchestrator_dependencies"], orchestrator
     for path in derived["orchestrator_image_files"]:
-        conditional = f"{{% if orchestrator == '{orchestrator}' %}}{path}{{% endif %}}"
+        # Rendered only with a batch side: a streaming project has no orchestrator.
+        conditional = (
+            f"{{% if batch_side and orchestrator == '{orchestrator}' %}}{path}{{% endif %}}"
+        )
         assert (TEMPLATE_ROOT / conditional).is_dir(), path
 
 
