@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import answer_space
 import pytest
 import yaml
 from extension_modules import load_extension
@@ -82,14 +83,36 @@ def entity_of_kind(entities: list[dict[str, Any]], kind: str) -> dict[str, Any]:
     return matches[0]
 
 
-def form_properties(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Every form property of the Template across its pages; a key on two pages is an error."""
+def form_pages(template: dict[str, Any]) -> list[dict[str, Any]]:
     parameters = template["spec"]["parameters"]
-    pages = parameters if isinstance(parameters, list) else [parameters]
+    return parameters if isinstance(parameters, list) else [parameters]
+
+
+def form_branches(template: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(field, value, branch) for each `dependencies: {field: {oneOf: [...]}}` branch of a
+    page: the branch shown when `field` is `value` (its `enum` of one value there)."""
+    found = []
+    for page in form_pages(template):
+        for field, dependency in page.get("dependencies", {}).items():
+            for branch in dependency["oneOf"]:
+                (value,) = branch["properties"][field]["enum"]
+                found.append((field, value, branch))
+    return found
+
+
+def form_properties(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every form property of the Template across its pages and their conditional branches
+    (a branch's restatement of the field it depends on left out); a key in two places is an
+    error."""
+    places = [page.get("properties", {}) for page in form_pages(template)]
+    places += [
+        {key: schema for key, schema in branch["properties"].items() if key != field}
+        for field, _, branch in form_branches(template)
+    ]
     properties: dict[str, dict[str, Any]] = {}
-    for page in pages:
-        for key, schema in page.get("properties", {}).items():
-            assert key not in properties, f"form property {key!r} appears on two pages"
+    for place in places:
+        for key, schema in place.items():
+            assert key not in properties, f"form property {key!r} appears in two places"
             properties[key] = schema
     return properties
 
@@ -180,6 +203,10 @@ def _default_outside_enum(entity: dict[str, Any]) -> None:
     form_properties(entity)["engine"]["default"] = "not-an-engine"
 
 
+def _branch_default_outside_enum(entity: dict[str, Any]) -> None:
+    form_properties(entity)["stream_source"]["default"] = "not-a-broker"
+
+
 # case id -> (kind to break, how, entity ref the message must name, text the message must hold)
 BROKEN_ENTITIES: dict[str, tuple[str, Callable[[dict[str, Any]], None], str, str]] = {
     "template-no-steps": ("Template", _without_steps, TEMPLATE_REF, "steps"),
@@ -195,6 +222,12 @@ BROKEN_ENTITIES: dict[str, tuple[str, Callable[[dict[str, Any]], None], str, str
         _default_outside_enum,
         TEMPLATE_REF,
         "properties.engine: default",
+    ),
+    "template-form-branch-default-outside-enum": (
+        "Template",
+        _branch_default_outside_enum,
+        TEMPLATE_REF,
+        "oneOf[1].properties.stream_source: default",
     ),
 }
 
@@ -287,10 +320,36 @@ def test_every_form_default_equals_the_copier_default(template: dict[str, Any]) 
         assert schema["default"] == copier_default, key
 
 
+def test_a_question_asked_only_for_some_answers_is_shown_only_for_those(
+    template: dict[str, Any],
+) -> None:
+    # copier.yml's `when` -> the branch of the field it names; every other question is a
+    # field of its page, always shown.
+    conditional = {key for key, spec in QUESTIONS.items() if "when" in spec}
+    branches = form_branches(template)
+    assert conditional, "copier.yml has no question with a `when`"
+    assert {field for field, _, _ in branches} == {"pipeline_type"}
+    assert sorted(value for _, value, _ in branches) == sorted(
+        answer_space.QUESTIONS["pipeline_type"].choices
+    )
+    for field, value, branch in branches:
+        shown = set(branch["properties"]) - {field}
+        asked = {
+            key
+            for key in conditional
+            if answer_space.is_asked(answer_space.QUESTIONS[key], {field: value})
+        }
+        assert shown == asked, f"{field}={value}"
+        assert sorted(branch.get("required", [])) == sorted(shown), f"{field}={value}"
+    page_fields = {key for page in form_pages(template) for key in page.get("properties", {})}
+    assert not conditional & page_fields
+
+
 def test_derived_answers_are_optional_in_the_form(template: dict[str, Any]) -> None:
     """A templated copier default can only be computed by copier: the form must not require it."""
     parameters = template["spec"]["parameters"]
     required = {key for page in parameters for key in page.get("required", [])}
+    required |= {key for _, _, branch in form_branches(template) for key in branch["required"]}
     derived = {key for key, spec in QUESTIONS.items() if is_templated(spec.get("default"))}
     assert not required & derived
 

@@ -100,27 +100,88 @@ function formPages(parameters) {
   return parameters && typeof parameters === 'object' ? [parameters] : [];
 }
 
+// A page's fields, and the fields of each branch of its `dependencies` (shown when the
+// field a branch depends on has the branch's value), as [path, key, schema].
+function formFields(page, index) {
+  const fields = Object.entries(page?.properties ?? {}).map(([key, schema]) => [
+    `spec.parameters[${index}].properties.${key}`,
+    key,
+    schema,
+  ]);
+  for (const [field, dependency] of Object.entries(page?.dependencies ?? {})) {
+    (dependency?.oneOf ?? []).forEach((branch, number) => {
+      for (const [key, schema] of Object.entries(branch?.properties ?? {})) {
+        const path = `spec.parameters[${index}].dependencies.${field}.oneOf[${number}]`;
+        fields.push([`${path}.properties.${key}`, key, schema]);
+      }
+    });
+  }
+  return fields;
+}
+
+function defaultsOf(properties) {
+  return Object.fromEntries(
+    Object.entries(properties ?? {})
+      .filter(([, schema]) => schema && typeof schema === 'object' && 'default' in schema)
+      .map(([key, schema]) => [key, schema.default]),
+  );
+}
+
+// The page filled in with its defaults, once per branch (its field set to the branch's
+// value), must satisfy the whole page schema: exactly one branch matches it.
+function checkBranchDefaults(page, index) {
+  const problems = [];
+  const dependencies = Object.entries(page?.dependencies ?? {});
+  if (dependencies.length === 0) return problems;
+  let validate;
+  try {
+    validate = ajv.compile(page);
+  } catch (error) {
+    return [`spec.parameters[${index}]: ${message(error)}`];
+  }
+  for (const [field, dependency] of dependencies) {
+    (dependency?.oneOf ?? []).forEach((branch, number) => {
+      const values = branch?.properties?.[field]?.enum ?? [];
+      for (const value of values) {
+        const filled = {
+          ...defaultsOf(page.properties),
+          ...defaultsOf(branch.properties),
+          [field]: value,
+        };
+        if (!validate(filled)) {
+          const why = validate.errors.map(e => `${e.instancePath || 'value'} ${e.message}`);
+          problems.push(
+            `spec.parameters[${index}].dependencies.${field}.oneOf[${number}]: the defaults ` +
+              `with ${field}=${JSON.stringify(value)} are invalid: ${why.join('; ')}`,
+          );
+        }
+      }
+    });
+  }
+  return problems;
+}
+
 function checkFormDefaults(entity) {
   const problems = [];
   formPages(entity.spec?.parameters).forEach((page, index) => {
-    for (const [key, schema] of Object.entries(page?.properties ?? {})) {
+    for (const [path, , schema] of formFields(page, index)) {
       if (!schema || typeof schema !== 'object') continue;
       let validate;
       try {
         validate = ajv.compile(schema);
       } catch (error) {
-        problems.push(`spec.parameters[${index}].properties.${key}: ${message(error)}`);
+        problems.push(`${path}: ${message(error)}`);
         continue;
       }
       if (!('default' in schema)) continue;
       if (!validate(schema.default)) {
         const why = validate.errors.map(e => `${e.instancePath || 'value'} ${e.message}`);
         problems.push(
-          `spec.parameters[${index}].properties.${key}: default ` +
-            `${JSON.stringify(schema.default)} is invalid: ${why.join('; ')}`,
+          `${path}: default ${JSON.stringify(schema.default)} is invalid: ${why.join('; ')}`,
         );
       }
     }
+    problems.push(...checkBranchDefaults(page, index));
   });
   return problems;
 }
