@@ -9,9 +9,10 @@ Regenerate it, after a change to any dependency list, with:
     uv run python tests/import_names.py extensions/dependencies/import_names.txt
 
 It renders one project per engine and orchestrator (the pairs of source and destination
-cycled along, so each pair appears at least once), installs each with `uv sync` into one
-scratch environment per orchestrator (uv's cache makes the later syncs cheap) and lists that
-environment's site-packages.
+cycled along, so each pair appears at least once) and one streaming project per stream
+source, installs each with `uv sync` into one scratch environment per orchestrator (and one
+for streaming; uv's cache makes the later syncs cheap) and lists that environment's
+site-packages.
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ DEFAULT_PACKAGE = "orders_pipeline"
 
 HEADER = """\
 # Top-level import names of every rendered project's environment (every engine, orchestrator,
-# source and destination; runtime and dev groups): a package_name equal to one of them would
-# shadow the real module. Generated, do not edit. Regenerate after changing a dependency:
+# source, stream source and destination; runtime and dev groups): a package_name equal to one
+# of them would shadow the real module. Generated, do not edit. Regenerate after changing a
+# dependency:
 #     uv run python tests/import_names.py extensions/dependencies/import_names.txt
 """
 
@@ -81,7 +83,8 @@ def write_import_names(names: Iterable[str], path: Path) -> None:
 
 
 def _variants() -> list[dict[str, str]]:
-    """Each orchestrator with each engine; sources and destinations cycled along."""
+    """Each orchestrator with each engine, sources and destinations cycled along; and a
+    streaming project per stream source."""
     sys.path.insert(0, str(Path(__file__).parent))
     import answer_space
 
@@ -101,6 +104,12 @@ def _variants() -> list[dict[str, str]]:
                     "destination": destination,
                 }
             )
+    # A streaming project has no orchestrator and no source: its stream source's packages
+    # (the broker client, and the test broker in the dev group) are what it adds.
+    for stream_source in choices("stream_source"):
+        variants.append(
+            {"pipeline_type": "streaming", "stream_source": stream_source, "engine": "polars"}
+        )
     return variants
 
 
@@ -112,7 +121,7 @@ def generate(scratch: Path) -> set[str]:
     for index, answers in enumerate(_variants()):
         # The working tree as it is (vcs_ref None: uncommitted dependency edits included).
         project = render(REPO_ROOT, scratch / f"project-{index}", answers, None, skip_tasks=True)
-        environment = scratch / f"env-{answers['orchestrator']}"
+        environment = scratch / f"env-{answers.get('orchestrator', 'streaming')}"
         env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
         env["UV_PROJECT_ENVIRONMENT"] = str(environment)
         subprocess.run(["uv", "sync", "-q"], cwd=project, env=env, check=True)

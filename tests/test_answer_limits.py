@@ -174,6 +174,10 @@ LIMIT_RENDERS = [
         [*PACKAGES_AT_THE_LIMIT, *PACKAGES_AT_THE_LIMIT],
         strict=True,
     )
+] + [
+    # A streaming project (no orchestrator): its consumer's files and manifests.
+    {"pipeline_type": "streaming", "package_name": package, "project_slug": LONGEST_SLUG}
+    for package in PACKAGES_AT_THE_LIMIT
 ]
 
 
@@ -188,7 +192,8 @@ def test_one_past_each_limit_is_refused_naming_the_limit() -> None:
 def projects_at_the_limits(
     template_repo: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> list[Path]:
-    """One project per orchestrator with the longest slug and package names, rendered."""
+    """One project per orchestrator, and streaming ones, with the longest slug and package
+    names, rendered."""
     root = tmp_path_factory.mktemp("limits")
     assert len(LONGEST_SLUG) == answers.MAX_SLUG_LENGTH
     return [

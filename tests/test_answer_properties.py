@@ -5,7 +5,8 @@ type-checks and runs.
 Hypothesis generates answer sets (free text from hostile alphabets, slugs, package names,
 owners and schedules near and past their rules, every choice) with a fixed seed, so CI is
 reproducible. Cheap checks run on all of them; the costly ones on as few as cover them:
-- the validators run in-process for every set (a few hundred);
+- the validators (and copier.yml's per-choice ones: Spark and Dask are batch only) run
+  in-process for every set (a few hundred);
 - accepted sets are rendered in-process with copier's API from a plain copy of the template
   (no git clone per render), one per combination of choices and shape of names;
 - every TOML, YAML and JSON file is parsed, and the free text reads back exactly; ruff and
@@ -30,6 +31,7 @@ from typing import Any, NamedTuple
 
 import answer_space
 import hypothesis
+import jinja2
 import pytest
 import yaml
 from extension_modules import load_extension
@@ -41,12 +43,16 @@ from template_fixtures import REPO_ROOT, render, working_tree_files
 answers = load_extension("answers")
 context_hook = load_extension("context")
 aws_schedule = load_extension("aws_schedule")
+given_answers = load_extension("given_answers")
 
 ANSWER_SETS = 300
 MAX_RENDERS = 16
 INSTALL_SAMPLE = 1
 FREE_TEXT_KEYS = ("project_name", "description")
 ANSWER_KEYS = ("project_name", "project_slug", "package_name", "description", "owner", "schedule")
+# Every key a refusal can name: the free answers, and the choices some combinations refuse
+# (a per-choice validator: Spark and Dask for streaming).
+REFUSED_KEYS = ANSWER_KEYS + tuple(question.key for question in answer_space.CHOICE_QUESTIONS)
 
 # ---------------------------------------------------------------------------------------
 # Answer strategies
@@ -180,9 +186,23 @@ def with_defaults(given: Mapping[str, str]) -> dict[str, str]:
     return full
 
 
+def choice_problems(full: Mapping[str, str]) -> list[str]:
+    """What the chosen values' own validators in copier.yml say (worded as the render hook
+    words them: `engine 'spark': Spark is batch only...`)."""
+    questions = given_answers.questions(str(REPO_ROOT))
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    problems = []
+    for question in answer_space.CHOICE_QUESTIONS:
+        validator = given_answers.choice_validator(questions[question.key], full[question.key])
+        problem = environment.from_string(validator).render(**full).strip() if validator else ""
+        if problem:
+            problems.append(f"{question.key} {full[question.key]!r}: {problem}")
+    return problems
+
+
 def problems_of(full: Mapping[str, str]) -> list[str]:
     """What the questionnaire's validators say about `full` (empty: accepted)."""
-    problems = context_hook.answer_problems(full)
+    problems = context_hook.answer_problems(full) + choice_problems(full)
     on_aws = full["orchestrator"] == "step_functions"
     if on_aws and not answers.schedule_problem(full["schedule"]):
         problems += filter(None, [aws_schedule.aws_schedule_problem(full["schedule"])])
@@ -191,7 +211,7 @@ def problems_of(full: Mapping[str, str]) -> list[str]:
 
 def refusal_class(problem: str) -> str:
     """A problem without its values: "project_slug: is N characters long", ..."""
-    key = next(key for key in ANSWER_KEYS if problem.startswith(key))
+    key = next(key for key in REFUSED_KEYS if problem.startswith(key))
     if "credential (" in problem:
         return f"{key}: looks like a credential ({problem.split('credential (')[1].split(')')[0]})"
     rest = problem[len(key) :]
@@ -217,7 +237,11 @@ def plain_template_copy(destination: Path) -> Path:
 def shape(full: Mapping[str, str]) -> tuple[Any, ...]:
     """What makes two accepted sets render differently enough to both be worth rendering."""
     return (
-        *(full[question.key] for question in answer_space.CHOICE_QUESTIONS),
+        *(
+            full[question.key]
+            for question in answer_space.CHOICE_QUESTIONS
+            if answer_space.is_asked(question, full)  # copier ignores the others' answers
+        ),
         len(full["package_name"]) >= answers.MAX_PACKAGE_NAME_LENGTH - 2,
         len(full["project_slug"]) >= answers.MAX_SLUG_LENGTH - 2,
         any(not char.isascii() for key in FREE_TEXT_KEYS for char in full[key]),
@@ -230,8 +254,10 @@ def interest(full: Mapping[str, str]) -> tuple[int, ...]:
 
 
 def is_runnable(full: Mapping[str, str]) -> bool:
-    """True when `python -m src.cli run` runs the bundled sample with no server to reach."""
-    return full["source"] == "local" and full["destination"] == "local"
+    """True when `python -m src.cli run` runs the bundled sample with no server to reach (a
+    streaming project needs a broker: the stream matrix runs those)."""
+    batch = not answer_space.is_streaming(full)
+    return batch and full["source"] == "local" and full["destination"] == "local"
 
 
 def structured_files(project: Path) -> list[Path]:
@@ -289,7 +315,7 @@ def test_every_generated_answer_set_is_refused_with_a_message_or_renders_a_worki
         full = with_defaults(answer_set)
         problems = problems_of(full)  # a traceback here fails the test, shrunk
         for problem in problems:
-            assert problem.startswith(ANSWER_KEYS), problem
+            assert problem.startswith(REFUSED_KEYS), problem
             refusals[refusal_class(problem)] += 1
             refused_samples.setdefault(refusal_class(problem), answer_set)
         if not problems:
@@ -316,7 +342,7 @@ def test_every_generated_answer_set_is_refused_with_a_message_or_renders_a_worki
     for index, given in enumerate(list(refused_samples.values())[:8]):
         with pytest.raises(UserMessageError) as refused:
             render(template, tmp_path / f"refused-{index}", given, None, skip_tasks=True)
-        assert any(key in str(refused.value) for key in ANSWER_KEYS)
+        assert any(key in str(refused.value) for key in REFUSED_KEYS)
 
     by_interest = sorted(accepted.values(), key=lambda g: interest(with_defaults(g)), reverse=True)
     chosen = by_interest[:MAX_RENDERS]
