@@ -244,15 +244,18 @@ def skip_if_exists_patterns() -> list[str]:
     return [str(pattern) for pattern in settings["_skip_if_exists"]]
 
 
+@pytest.mark.parametrize(
+    "answers", [{}, {"pipeline_type": "streaming"}], ids=["batch", "streaming"]
+)
 def test_team_owned_patterns_are_plain_text_and_match_only_the_teams_files(
-    template_repo: Path, tmp_path: Path
+    template_repo: Path, tmp_path: Path, answers: dict[str, str]
 ) -> None:
     from pathspec import PathSpec
 
     patterns = skip_if_exists_patterns()
     # copier renders these before it has the answers when a generated file was deleted.
     assert [pattern for pattern in patterns if "{" in pattern] == []
-    project = render(template_repo, tmp_path / "project")
+    project = render(template_repo, tmp_path / "project", answers)
     spec = PathSpec.from_lines("gitignore", patterns)  # what copier uses with pathspec 1
     matched = {path for path in tree_bytes(project) if spec.match_file(path)}
     expected = {path for path in tree_bytes(project) if TEAM_OWNED.match(path)}
