@@ -55,6 +55,9 @@ SLUG_NAME_USES: tuple[tuple[str, str, int], ...] = (
     ("the NetworkPolicy name", "-data-egress", 253),
     ("the NetworkPolicy name", "-egress", 253),
     ("the ConfigMap name", "-config", 253),
+    # A streaming project's consumer: a Deployment, or a StatefulSet whose name is a DNS label.
+    ("the consumer Deployment or StatefulSet name", "-consumer", 63),
+    ("a consumer StatefulSet pod name, before its ordinal (3 digits)", "-consumer-", 60),
     # Image repositories (the orchestrator target of the Dockerfile): registries take 255.
     ("the Dagster image repository name", "-dagster", 255),
     ("the Prefect image repository name", "-prefect", 255),

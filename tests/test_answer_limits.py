@@ -69,13 +69,17 @@ def templates_with_python() -> list[Path]:
     return python_templates() + markdown
 
 
+# Render variables derived from one answer (extensions/context.py), and that answer.
+DERIVED_FROM = {"stream_unit": "stream_source"}
+
+
 def longest_value(key: str) -> str:
     """The longest value answer `key` can take (the other answers in a line)."""
     if key == "project_slug":
         return "s" * answers.MAX_SLUG_LENGTH
     if key == "package_name":
         return "p" * answers.MAX_PACKAGE_NAME_LENGTH
-    return max(answer_space.QUESTIONS[key].choices, key=len)
+    return max(answer_space.QUESTIONS[DERIVED_FROM.get(key, key)].choices, key=len)
 
 
 def rendered_width(line: str) -> int:
