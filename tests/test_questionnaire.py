@@ -70,7 +70,7 @@ BAD_ANSWERS = [
     BadAnswer("name-empty", "project_name", "", "write a short text"),
     BadAnswer("description-too-long", "description", "x" * 1000, "shorten it to at most"),
     BadAnswer("type-not-offered", "pipeline_type", "hybrid", "use one of batch, streaming"),
-    BadAnswer("stream-source-not-offered", "stream_source", "pulsar", "use one of kafka"),
+    BadAnswer("stream-source-not-offered", "stream_source", "pulsar", "use one of kafka, kinesis"),
     BadAnswer("type-unknown", "pipeline_type", "Batch", "use one of batch"),
     BadAnswer(
         "name-with-aws-key-id",
@@ -261,7 +261,7 @@ def test_render_hook_refuses_unvalidated_answers_and_lists_every_problem(
     ("key", "value", "choices"),
     [
         ("engine", "duckdb", "dask, pandas, polars, spark"),
-        ("stream_source", "../sources/local", "kafka"),
+        ("stream_source", "../sources/local", "kafka, kinesis"),
         ("orchestrator", "../engines/polars", "airflow, dagster, prefect, step_functions"),
         ("source", "kafka", "local, postgres, s3"),
         ("destination", "LOCAL", "local, postgres, s3"),

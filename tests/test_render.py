@@ -162,11 +162,13 @@ BATCH_PATHS = sorted(
 )
 
 # What a streaming project adds (`stream_unit`): the stream's entry point, loop, protocol
-# and dead letters, the consumer's disruption budget, and the suite of the stream loop and
-# of its manifests.
+# and dead letters, its docs, the credentials module (a broker's secret references), the
+# consumer's disruption budget, and the suite of the stream loop and of its manifests.
 STREAM_PATHS = sorted(
     [
         "deploy/base/poddisruptionbudget.yaml",
+        "docs/stream.md",
+        "src/orders_pipeline/credentials.py",
         "src/orders_pipeline/loading/dead_letters.py",
         "src/orders_pipeline/orchestration/stream_entrypoint.py",
         "src/orders_pipeline/streams/__init__.py",
@@ -174,6 +176,7 @@ STREAM_PATHS = sorted(
         "src/orders_pipeline/streams/protocol.py",
         "tests/conftest.py",
         "tests/stream_records.py",
+        "tests/stream_support.py",
         "tests/test_deploy_manifests.py",
         "tests/test_stream_loop.py",
         "tests/test_stream_operations.py",
@@ -190,19 +193,26 @@ def stream_folder(stream: str) -> list[str]:
     ]
 
 
-# Files only the chosen stream source renders: its folder, docs, its tests against the real
-# broker, and how the consumer is deployed.
+# Files only the chosen stream source renders: its folder, how the consumer is deployed,
+# and its tests against the real broker.
 STREAM_SOURCE_PATHS: dict[str, list[str]] = {
     "kafka": [
         *stream_folder("kafka"),
         # A consumer group's members are interchangeable: a Deployment.
         "deploy/base/deployment.yaml",
-        "docs/stream.md",
-        # `stream.sasl_password_secret` is a secret reference.
-        "src/orders_pipeline/credentials.py",
         "tests/kafka_broker.py",
-        "tests/stream_support.py",
         "tests/test_kafka_stream.py",
+    ],
+    "kinesis": [
+        *stream_folder("kinesis"),
+        # Shards split by replica index: a StatefulSet gives each pod its ordinal.
+        "deploy/base/statefulset.yaml",
+        # AWS calls are retried (throttling, transient errors).
+        "src/orders_pipeline/pipeline/retries.py",
+        "tests/kinesalite_keepalive.js",
+        "tests/kinesis_server.py",
+        "tests/test_kinesis_pipeline.py",
+        "tests/test_kinesis_stream.py",
     ],
 }
 
