@@ -699,7 +699,7 @@ DESTINATIONS_DIR = TEMPLATE_PACKAGE / "destinations"
 TEMPLATE_ROOT = TEMPLATE_PACKAGE.parents[1]
 # The files every destination consists of, with the same names in each (docs/destinations.md).
 DESTINATION_FILES = {
-    "package": {"__init__.py", "configuration.py", "table.py"},
+    "package": {"__init__.py", "configuration.py", "table.py", "upkeep.py"},
     "tests": {"destination_support.py"},
     "docs": {"destination.md"},
 }
