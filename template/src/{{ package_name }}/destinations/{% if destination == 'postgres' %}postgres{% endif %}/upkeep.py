@@ -47,8 +47,7 @@ def maintain(
         steps, counts = call_with_retries(
             lambda: _maintain_once(settings, password, dry_run=dry_run),
             what=f"maintaining {settings.location}",
-            is_transient=lambda error: isinstance(error, psycopg.Error)
-            and isinstance(classify(error, ""), TransientError),
+            is_transient=_is_transient,
         )
     except psycopg.Error as error:
         raise classify(error, settings.location) from None
@@ -72,11 +71,7 @@ def _maintain_once(
     refused: list[str] = []
     with connect(settings, password) as connection:
         connection.autocommit = True
-        connection.add_notice_handler(
-            lambda notice: refused.append(notice.message_primary or "")
-            if notice.sqlstate == INSUFFICIENT_PRIVILEGE
-            else None
-        )
+        connection.add_notice_handler(lambda notice: _note_refusal(notice, refused))
         with connection.cursor() as cursor:
             present = [table for table in tables if _exists(cursor, connection, table)]
             if not present:
@@ -94,6 +89,19 @@ def _maintain_once(
         )
     counts["tables_vacuumed"] = len(present)
     return ("vacuum analyze",), counts
+
+
+def _is_transient(error: BaseException) -> bool:
+    return isinstance(error, psycopg.Error) and isinstance(classify(error, ""), TransientError)
+
+
+def _note_refusal(notice: psycopg.errors.Diagnostic, refused: list[str]) -> None:
+    """PostgreSQL skips a table the role may not vacuum with a warning, not an error
+    (15: 'skipping "t" --- only table or database owner can vacuum it', 01000; 16 on:
+    'permission denied to vacuum "t", skipping it', 42501)."""
+    message = notice.message_primary or ""
+    if notice.sqlstate == INSUFFICIENT_PRIVILEGE or "skipping" in message:
+        refused.append(message)
 
 
 def _exists(
