@@ -96,6 +96,7 @@ DEFAULT_PATHS = sorted(
         "src/orders_pipeline/destinations/__init__.py",
         "src/orders_pipeline/destinations/protocol.py",
         "src/orders_pipeline/destinations/staged_files.py",
+        "src/orders_pipeline/destinations/upkeep_report.py",
         "src/orders_pipeline/inspection/__init__.py",
         "src/orders_pipeline/inspection/commands.py",
         "src/orders_pipeline/inspection/quarantine_report.py",
@@ -123,6 +124,7 @@ DEFAULT_PATHS = sorted(
         "tests/test_arrival_order.py",
         "tests/test_concurrent_readers.py",
         "tests/test_one_row_per_key.py",
+        "tests/test_upkeep.py",
         "tests/destination_support.py",
         "tests/otlp_receiver.py",
         "tests/sample_expectations.py",
@@ -211,12 +213,15 @@ S3_SHARED_PATHS = ["src/orders_pipeline/s3_client.py"]
 # And what a PostgreSQL source and destination share: the server settings, connection and
 # error classes, and the tests' throwaway cluster.
 POSTGRES_SHARED_PATHS = ["src/orders_pipeline/postgres_connection.py", "tests/postgres_server.py"]
-# What both Delta Lake destinations share: the table's commit, and how tests read it back.
+# What both Delta Lake destinations share: the table's commit and upkeep, and how tests read
+# it back.
 DELTA_SHARED_PATHS = [
     "docs/destination.md",
     "src/orders_pipeline/settings_migration.py",
     "src/orders_pipeline/destinations/delta_table.py",
+    "src/orders_pipeline/destinations/delta_upkeep.py",
     "tests/delta_support.py",
+    "tests/test_delta_upkeep.py",
 ]
 
 
@@ -224,7 +229,7 @@ def destination_folder(destination: str) -> list[str]:
     """The destination's package: the same file names in every destination."""
     return [
         f"src/orders_pipeline/destinations/{destination}/{name}"
-        for name in ("__init__.py", "configuration.py", "table.py")
+        for name in ("__init__.py", "configuration.py", "table.py", "upkeep.py")
     ]
 
 
@@ -242,6 +247,7 @@ DESTINATION_PATHS: dict[str, list[str]] = {
         *POSTGRES_SHARED_PATHS,
         *destination_folder("postgres"),
         "tests/test_destination.py",
+        "tests/test_postgres_upkeep.py",
     ],
 }
 

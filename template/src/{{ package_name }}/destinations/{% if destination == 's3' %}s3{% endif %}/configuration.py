@@ -68,6 +68,15 @@ class DestinationSettings(BaseModel):
             "only older versions need are vacuumed after each run."
         ),
     )
+    target_file_mib: int = Field(
+        default=128,
+        ge=1,
+        le=4096,
+        description=(
+            "`maintain` compacts small files into files of about this size (MiB); runs and "
+            "stream micro-batches each write files of their own."
+        ),
+    )
     staging_dir: Path = Field(
         default=Path("data/staging"),
         description="Local folder where a run's rows wait until its commit uploads them.",
