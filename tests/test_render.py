@@ -282,6 +282,7 @@ ORCHESTRATOR_PATHS: dict[str, list[str]] = {
     "dagster": [
         "docs/orchestration.md",
         "src/orders_pipeline/orchestration/dagster_definitions.py",
+        "src/orders_pipeline/orchestration/dagster_retries.py",
         "tests/test_dagster_definitions.py",
     ],
     "prefect": [
@@ -301,6 +302,44 @@ ORCHESTRATOR_PATHS: dict[str, list[str]] = {
         "tests/test_state_machine.py",
     ],
 }
+
+# Files only the chosen orchestrator renders for a streaming pipeline: the table upkeep it
+# schedules (its adapter, its proof, its docs), beside the upkeep tests' shared support.
+STREAM_ORCHESTRATOR_PATHS: dict[str, list[str]] = {
+    "airflow": [
+        "dags/orders_pipeline_upkeep_dag.py",
+        "docs/orchestration.md",
+        "src/orders_pipeline/orchestration/airflow_upkeep_dag.py",
+        "tests/test_airflow_upkeep_dag.py",
+    ],
+    "dagster": [
+        "docs/orchestration.md",
+        "src/orders_pipeline/orchestration/dagster_definitions.py",
+        "src/orders_pipeline/orchestration/dagster_retries.py",
+        "tests/test_dagster_definitions.py",
+    ],
+    "prefect": [
+        "deploy/prefect/k8s-pool-base-job-template.json",
+        "docs/orchestration.md",
+        "flows/orders_pipeline_upkeep_flow.py",
+        "prefect.yaml",
+        "tests/prefect_flows/__init__.py",
+        "tests/prefect_flows/conftest.py",
+        "tests/prefect_flows/test_upkeep_deployment.py",
+        "tests/prefect_flows/test_upkeep_flow.py",
+    ],
+    "step_functions": [
+        "docs/orchestration.md",
+        "statemachine/template.yaml",
+        "tests/state_machine_support.py",
+        "tests/test_state_machine.py",
+    ],
+}
+# Every streaming project renders these with its orchestrator.
+STREAM_UPKEEP_PATHS = [
+    "src/orders_pipeline/orchestration/upkeep_entrypoint.py",
+    "tests/upkeep_support.py",
+]
 
 
 def expected_paths(combination: answer_space.Combination, package: str) -> set[str]:
