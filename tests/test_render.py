@@ -271,6 +271,16 @@ SOURCE_PATHS: dict[str, list[str]] = {
     ],
 }
 
+# What Prefect renders for either pipeline type: its work pool, its deployments' file, the
+# flow tests' local API.
+PREFECT_PATHS = [
+    "deploy/prefect/k8s-pool-base-job-template.json",
+    "docs/orchestration.md",
+    "prefect.yaml",
+    "tests/prefect_flows/__init__.py",
+    "tests/prefect_flows/conftest.py",
+]
+
 # Files only the chosen orchestrator renders (its adapter, its proof, its docs).
 ORCHESTRATOR_PATHS: dict[str, list[str]] = {
     "airflow": [
@@ -286,12 +296,8 @@ ORCHESTRATOR_PATHS: dict[str, list[str]] = {
         "tests/test_dagster_definitions.py",
     ],
     "prefect": [
-        "deploy/prefect/k8s-pool-base-job-template.json",
-        "docs/orchestration.md",
+        *PREFECT_PATHS,
         "flows/orders_pipeline_flows.py",
-        "prefect.yaml",
-        "tests/prefect_flows/__init__.py",
-        "tests/prefect_flows/conftest.py",
         "tests/prefect_flows/test_deployment.py",
         "tests/prefect_flows/test_flows.py",
         "tests/prefect_flows/test_kubernetes_job.py",
@@ -319,12 +325,8 @@ STREAM_ORCHESTRATOR_PATHS: dict[str, list[str]] = {
         "tests/test_dagster_definitions.py",
     ],
     "prefect": [
-        "deploy/prefect/k8s-pool-base-job-template.json",
-        "docs/orchestration.md",
+        *PREFECT_PATHS,
         "flows/orders_pipeline_upkeep_flow.py",
-        "prefect.yaml",
-        "tests/prefect_flows/__init__.py",
-        "tests/prefect_flows/conftest.py",
         "tests/prefect_flows/test_upkeep_deployment.py",
         "tests/prefect_flows/test_upkeep_flow.py",
     ],
