@@ -305,6 +305,7 @@ ORCHESTRATOR_PATHS: dict[str, list[str]] = {
     "step_functions": [
         "docs/orchestration.md",
         "statemachine/template.yaml",
+        "tests/state_machine_support.py",
         "tests/test_state_machine.py",
     ],
 }
@@ -318,12 +319,8 @@ STREAM_ORCHESTRATOR_PATHS: dict[str, list[str]] = {
         "src/orders_pipeline/orchestration/airflow_upkeep_dag.py",
         "tests/test_airflow_upkeep_dag.py",
     ],
-    "dagster": [
-        "docs/orchestration.md",
-        "src/orders_pipeline/orchestration/dagster_definitions.py",
-        "src/orders_pipeline/orchestration/dagster_retries.py",
-        "tests/test_dagster_definitions.py",
-    ],
+    # The same names as the batch ones; the definitions and their tests are the upkeep's.
+    "dagster": ORCHESTRATOR_PATHS["dagster"],
     "prefect": [
         *PREFECT_PATHS,
         "flows/orders_pipeline_upkeep_flow.py",
