@@ -194,20 +194,10 @@ def pipeline_shape(context: Mapping[str, Any]) -> dict[str, Any]:
     stream_unit = str(context.get("stream_source", "")) if pipeline_type == "streaming" else ""
     shape: dict[str, Any] = {"batch_side": batch_side, "stream_unit": stream_unit}
     if not batch_side:
-        # A consumer runs as a Kubernetes Deployment: no orchestrator (and no schedule:
-        # templates name it only with a batch side, as it stays the validated default).
-        shape.update(source="", orchestrator="", **NO_ORCHESTRATOR)
+        # The consumer runs as a Kubernetes Deployment; the orchestrator (when answered)
+        # schedules the table upkeep (ADR 0012), so only the batch source goes.
+        shape.update(source="")
     return shape
-
-
-# What `orchestrator_context` gives a project without an orchestrator.
-NO_ORCHESTRATOR: dict[str, Any] = {
-    "orchestrator_dependencies": [],
-    "orchestrator_dev_dependencies": [],
-    "orchestrator_egress": [],
-    "orchestrator_image_target": False,
-    "orchestrator_image_files": [],
-}
 
 
 def stream_context(stream: str, answers: Mapping[str, Any] | None = None) -> dict[str, Any]:

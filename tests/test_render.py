@@ -348,6 +348,16 @@ SOURCE_PATHS: dict[str, list[str]] = {
     ],
 }
 
+# What Prefect renders for either pipeline type: its work pool, its deployments' file, the
+# flow tests' local API.
+PREFECT_PATHS = [
+    "deploy/prefect/k8s-pool-base-job-template.json",
+    "docs/orchestration.md",
+    "prefect.yaml",
+    "tests/prefect_flows/__init__.py",
+    "tests/prefect_flows/conftest.py",
+]
+
 # Files only the chosen orchestrator renders (its adapter, its proof, its docs).
 ORCHESTRATOR_PATHS: dict[str, list[str]] = {
     "airflow": [
@@ -359,15 +369,12 @@ ORCHESTRATOR_PATHS: dict[str, list[str]] = {
     "dagster": [
         "docs/orchestration.md",
         "src/orders_pipeline/orchestration/dagster_definitions.py",
+        "src/orders_pipeline/orchestration/dagster_retries.py",
         "tests/test_dagster_definitions.py",
     ],
     "prefect": [
-        "deploy/prefect/k8s-pool-base-job-template.json",
-        "docs/orchestration.md",
+        *PREFECT_PATHS,
         "flows/orders_pipeline_flows.py",
-        "prefect.yaml",
-        "tests/prefect_flows/__init__.py",
-        "tests/prefect_flows/conftest.py",
         "tests/prefect_flows/test_deployment.py",
         "tests/prefect_flows/test_flows.py",
         "tests/prefect_flows/test_kubernetes_job.py",
@@ -375,9 +382,40 @@ ORCHESTRATOR_PATHS: dict[str, list[str]] = {
     "step_functions": [
         "docs/orchestration.md",
         "statemachine/template.yaml",
+        "tests/state_machine_support.py",
         "tests/test_state_machine.py",
     ],
 }
+
+# Files only the chosen orchestrator renders for a streaming pipeline: the table upkeep it
+# schedules (its adapter, its proof, its docs), beside the upkeep tests' shared support.
+STREAM_ORCHESTRATOR_PATHS: dict[str, list[str]] = {
+    "airflow": [
+        "dags/orders_pipeline_upkeep_dag.py",
+        "docs/orchestration.md",
+        "src/orders_pipeline/orchestration/airflow_upkeep_dag.py",
+        "tests/test_airflow_upkeep_dag.py",
+    ],
+    # The same names as the batch ones; the definitions and their tests are the upkeep's.
+    "dagster": ORCHESTRATOR_PATHS["dagster"],
+    "prefect": [
+        *PREFECT_PATHS,
+        "flows/orders_pipeline_upkeep_flow.py",
+        "tests/prefect_flows/test_upkeep_deployment.py",
+        "tests/prefect_flows/test_upkeep_flow.py",
+    ],
+    "step_functions": [
+        "docs/orchestration.md",
+        "statemachine/template.yaml",
+        "tests/state_machine_support.py",
+        "tests/test_state_machine.py",
+    ],
+}
+# Every streaming project renders these with its orchestrator.
+STREAM_UPKEEP_PATHS = [
+    "src/orders_pipeline/orchestration/upkeep_entrypoint.py",
+    "tests/upkeep_support.py",
+]
 
 
 def expected_paths(combination: answer_space.Combination, package: str) -> set[str]:
@@ -387,13 +425,19 @@ def expected_paths(combination: answer_space.Combination, package: str) -> set[s
     of its destination (DESTINATION_PATHS); then its side's files. A batch pipeline adds
     BATCH_PATHS and the batch files of its engine and destination (ENGINE_BATCH_PATHS,
     DESTINATION_BATCH_PATHS), its orchestrator's (ORCHESTRATOR_PATHS) and its source's
-    (SOURCE_PATHS); a streaming pipeline adds STREAM_PATHS and its stream source's
-    (STREAM_SOURCE_PATHS). A file two of them render (credentials.py) is rendered once.
+    (SOURCE_PATHS); a streaming pipeline adds STREAM_PATHS, its stream source's
+    (STREAM_SOURCE_PATHS) and its orchestrator's upkeep (STREAM_ORCHESTRATOR_PATHS,
+    STREAM_UPKEEP_PATHS). A file two of them render (credentials.py) is rendered once.
     """
     engine, destination = combination["engine"], combination["destination"]
     paths = COMMON_PATHS + ENGINE_PATHS[engine] + DESTINATION_PATHS[destination]
     if answer_space.is_streaming(combination):
-        paths += STREAM_PATHS + STREAM_SOURCE_PATHS[combination["stream_source"]]
+        paths += (
+            STREAM_PATHS
+            + STREAM_SOURCE_PATHS[combination["stream_source"]]
+            + STREAM_ORCHESTRATOR_PATHS[combination["orchestrator"]]
+            + STREAM_UPKEEP_PATHS
+        )
     else:
         paths += (
             BATCH_PATHS
