@@ -56,8 +56,12 @@ SLUG_NAME_USES: tuple[tuple[str, str, int], ...] = (
     ("the NetworkPolicy name", "-egress", 253),
     ("the ConfigMap name", "-config", 253),
     # A streaming project's consumer: a Deployment, or a StatefulSet whose name is a DNS label.
-    ("the consumer Deployment or StatefulSet name", "-consumer", 63),
-    ("a consumer StatefulSet pod name, before its ordinal (3 digits)", "-consumer-", 60),
+    ("the Kafka consumer's Deployment name", "-consumer", 63),
+    # Kubernetes adds `<name>-<10-character hash>` as a label of a StatefulSet's pods.
+    ("the Kinesis consumer's StatefulSet name", "", 52),
+    ("a Kinesis consumer pod name, before its ordinal (3 digits)", "-", 60),
+    # The upkeep of a streaming pipeline: a Step Functions state machine (80 characters).
+    ("the upkeep state machine name", "-upkeep", 80),
     # Image repositories (the orchestrator target of the Dockerfile): registries take 255.
     ("the Dagster image repository name", "-dagster", 255),
     ("the Prefect image repository name", "-prefect", 255),

@@ -193,6 +193,11 @@ def pipeline_shape(context: Mapping[str, Any]) -> dict[str, Any]:
     batch_side = pipeline_type != "streaming"
     stream_unit = str(context.get("stream_source", "")) if pipeline_type == "streaming" else ""
     shape: dict[str, Any] = {"batch_side": batch_side, "stream_unit": stream_unit}
+    if stream_unit:
+        # A StatefulSet's name is at most 52 characters (its pods' controller-revision-hash
+        # label adds 11 to it): the Kinesis consumer's is the slug itself.
+        slug = str(context.get("project_slug", ""))
+        shape["consumer_name"] = slug if stream_unit == "kinesis" else f"{slug}-consumer"
     if not batch_side:
         # The consumer runs as a Kubernetes Deployment; the orchestrator (when answered)
         # schedules the table upkeep (ADR 0012), so only the batch source goes.

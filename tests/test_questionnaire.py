@@ -363,7 +363,9 @@ def test_streaming_asks_the_stream_source_and_not_the_batch_questions(
     assert result.returncode == 0, result.stdout + result.stderr
     answers = recorded_answers(destination)
     assert answers["stream_source"] == "kafka"
-    assert {"source", "orchestrator", "schedule"}.isdisjoint(answers)
+    assert "source" not in answers
+    # The orchestrator runs the table upkeep on the schedule (ADR 0012).
+    assert (answers["orchestrator"], answers["schedule"]) == ("airflow", "@daily")
     asked = {
         key
         for key, question in answer_space.QUESTIONS.items()
@@ -376,8 +378,9 @@ def test_answers_to_questions_not_asked_are_ignored_not_recorded(
     template_repo: Path, tmp_path: Path, copier_env: dict[str, str]
 ) -> None:
     # Copier drops a given answer whose question's `when` is false: a batch project given a
-    # stream source, or a streaming one given a source, orchestrator and schedule, renders
-    # as if they were not given (a valid answer; an invalid one is refused all the same).
+    # stream source, or a streaming one given a source, renders as if it were not given (a
+    # valid answer; an invalid one is refused all the same). A streaming project keeps its
+    # orchestrator and schedule: they run its table upkeep.
     batch = tmp_path / "batch"
     result = copier_copy(template_repo, batch, copier_env, "--data", "stream_source=kafka")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -390,10 +393,12 @@ def test_answers_to_questions_not_asked_are_ignored_not_recorded(
     arguments = [item for key, value in given.items() for item in ("--data", f"{key}={value}")]
     result = copier_copy(template_repo, streaming, copier_env, *arguments)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert {"source", "orchestrator", "schedule"}.isdisjoint(recorded_answers(streaming))
+    recorded = recorded_answers(streaming)
+    assert "source" not in recorded
+    assert (recorded["orchestrator"], recorded["schedule"]) == ("dagster", "@hourly")
     package = streaming / "src" / "orders_pipeline"
     assert not (package / "sources" / "s3_objects.py").exists()
-    assert not (package / "orchestration" / "dagster_definitions.py").exists()
+    assert (package / "orchestration" / "upkeep_entrypoint.py").exists()
 
 
 def test_an_invalid_answer_to_a_question_not_asked_is_still_refused(

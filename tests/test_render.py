@@ -573,8 +573,16 @@ def test_streaming_combinations_carry_only_the_questions_a_streaming_project_is_
     streaming = [c for c in COMBINATIONS if answer_space.is_streaming(c)]
     assert {c["engine"] for c in streaming} == {"polars", "pandas"}
     assert {c["destination"] for c in streaming} == {"local", "s3", "postgres"}
+    orchestrators = set(answer_space.QUESTIONS["orchestrator"].choices)
+    assert {c["orchestrator"] for c in streaming} == orchestrators  # each runs the upkeep
     for combination in streaming:
-        assert set(combination) == {"pipeline_type", "stream_source", "engine", "destination"}
+        assert set(combination) == {
+            "pipeline_type",
+            "stream_source",
+            "engine",
+            "orchestrator",
+            "destination",
+        }
     assert all("stream_source" not in c for c in COMBINATIONS if not answer_space.is_streaming(c))
     assert not any(answer_space.is_streaming(c) for c in answer_space.installed_combinations())
 
