@@ -4,8 +4,9 @@ Each (stream source, destination) pair is rendered, installed into an environmen
 engine, and runs its project's WHOLE suite against the real broker and destination servers
 its fixtures start: the loop's own tests, the stream source's own tests, and the end-to-end
 tests (exact delivery against a reference run, poison to the dead letters, 20 SIGKILLs,
-SIGTERM, doctor). The engines a streaming project may use alternate over the pairs, so each
-of them meets the stream sources and the destinations.
+SIGTERM, doctor), the table upkeep and its orchestrator's tests under the orchestrator's own
+runtime. The engines a streaming project may use and the orchestrators alternate over the
+pairs, so each of them meets the stream sources and the destinations.
 """
 
 from __future__ import annotations
@@ -27,20 +28,27 @@ STREAM_ENGINES = tuple(
     for engine in answer_space.QUESTIONS["engine"].choices
     if answer_space.is_supported({"pipeline_type": "streaming", "engine": engine})
 )
-# (stream source, destination, engine): every pair, the engines taking turns.
-TRIPLES = tuple(
-    (stream, destination, engine)
-    for (stream, destination), engine in zip(
-        itertools.product(STREAMS, DESTINATIONS), itertools.cycle(STREAM_ENGINES), strict=False
+ORCHESTRATORS = answer_space.QUESTIONS["orchestrator"].choices
+# (stream source, destination, engine, orchestrator): every pair of stream source and
+# destination, the engines and the orchestrators (each runs the table upkeep) taking turns.
+COMBINATIONS = tuple(
+    (stream, destination, engine, orchestrator)
+    for (stream, destination), engine, orchestrator in zip(
+        itertools.product(STREAMS, DESTINATIONS),
+        itertools.cycle(STREAM_ENGINES),
+        itertools.cycle(ORCHESTRATORS),
+        strict=False,
     )
 )
 # Rough serial seconds on two busy cores: only the start order depends on it (conftest.py).
-SUITE_SECONDS = {"local": 250, "s3": 230, "postgres": 160}
+SUITE_SECONDS = {"local": 300, "s3": 300, "postgres": 240}
 
 
-def test_the_matrix_covers_every_stream_source_with_every_destination_and_engine() -> None:
-    assert {(s, d) for s, d, _ in TRIPLES} == set(itertools.product(STREAMS, DESTINATIONS))
-    assert {engine for _, _, engine in TRIPLES} == set(STREAM_ENGINES)
+def test_the_matrix_covers_every_stream_source_destination_engine_and_orchestrator() -> None:
+    pairs = {(s, d) for s, d, _, _ in COMBINATIONS}
+    assert pairs == set(itertools.product(STREAMS, DESTINATIONS))
+    assert {engine for _, _, engine, _ in COMBINATIONS} == set(STREAM_ENGINES)
+    assert {orchestrator for *_, orchestrator in COMBINATIONS} == set(ORCHESTRATORS)
     assert set(STREAM_ENGINES) == {"polars", "pandas"}
 
 
@@ -52,10 +60,10 @@ def environments(tmp_path_factory: pytest.TempPathFactory) -> EnvironmentPool:
 
 
 @pytest.mark.parametrize(
-    ("stream", "destination", "engine"),
+    ("stream", "destination", "engine", "orchestrator"),
     [
-        pytest.param(s, d, e, id=f"{s}-{d}-{e}", marks=pytest.mark.cost(SUITE_SECONDS[d]))
-        for s, d, e in TRIPLES
+        pytest.param(*c, id="-".join(c), marks=pytest.mark.cost(SUITE_SECONDS[c[1]]))
+        for c in COMBINATIONS
     ],
 )
 def test_the_streaming_project_runs_its_whole_suite_against_real_servers(
@@ -65,12 +73,14 @@ def test_the_streaming_project_runs_its_whole_suite_against_real_servers(
     stream: str,
     destination: str,
     engine: str,
+    orchestrator: str,
 ) -> None:
     answers = {
         "pipeline_type": "streaming",
         "stream_source": stream,
         "destination": destination,
         "engine": engine,
+        "orchestrator": orchestrator,
     }
     project = environments.install(render(template_repo, tmp_path / "project", answers))
     lint = project.uv_run("ruff", "check", ".")
