@@ -12,12 +12,13 @@ function required(name: string, hint: string): string {
   return value;
 }
 
-/** The command that runs copier, e.g. `../.venv/bin/copier`, split on spaces. */
+/** The command that runs copier: a program path, or a JSON array (`["uvx", ..., "copier"]`). */
 export function copierCommand(): string[] {
-  return required(
+  const value = required(
     'COPIER_COMMAND',
-    "the command that runs copier, e.g. COPIER_COMMAND=\"$PWD/../.venv/bin/copier\"",
-  ).split(' ');
+    'the command that runs copier, e.g. COPIER_COMMAND="$PWD/../.venv/bin/copier"',
+  );
+  return value.startsWith('[') ? JSON.parse(value) : [value];
 }
 
 /** A git repository of the template with a release tag (copier renders the latest tag). */
@@ -51,4 +52,16 @@ export function treeBytes(root: string): Map<string, Buffer> {
   };
   walk(root);
   return files;
+}
+
+/** One dry run: the form values a user enters, and the copier answers they stand for. */
+export type AnswerSet = { id: string; values: Record<string, string>; answers: Record<string, string> };
+
+/** The answer sets tests/test_backstage_module.py derives from copier.yml (a JSON file). */
+export function answerSets(): AnswerSet[] {
+  const file = required(
+    'GOLDEN_PATH_ANSWER_SETS',
+    'a JSON file of answer sets (tests/test_backstage_module.py writes one from copier.yml)',
+  );
+  return JSON.parse(fs.readFileSync(file, 'utf8'));
 }
