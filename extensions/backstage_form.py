@@ -59,8 +59,15 @@ PAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Name the pipeline", ("project_name", "project_slug", "package_name", "description", "owner")),
     (
         "Shape the pipeline",
-        ("pipeline_type", "stream_source", "engine", "orchestrator", "source", "destination",
-         "schedule"),
+        (
+            "pipeline_type",
+            "stream_source",
+            "engine",
+            "orchestrator",
+            "source",
+            "destination",
+            "schedule",
+        ),
     ),
 )
 TITLES = {
@@ -84,7 +91,10 @@ WIDGETS: dict[str, dict[str, Any]] = {
     "project_name": {"ui:autofocus": True},
     "project_slug": {"ui:placeholder": _answers.EXAMPLE_SLUG},
     "package_name": {"ui:placeholder": _answers.EXAMPLE_PACKAGE},
-    "owner": {"ui:field": "OwnerPicker", "ui:options": {"catalogFilter": [{"kind": ["Group", "User"]}]}},
+    "owner": {
+        "ui:field": "OwnerPicker",
+        "ui:options": {"catalogFilter": [{"kind": ["Group", "User"]}]},
+    },
 }
 # Where the new repository goes: a form-only field, used by publish:github.
 REPOSITORY_PAGE: dict[str, Any] = {
@@ -110,9 +120,7 @@ def _anchored(pattern: str) -> str:
 
 # Characters free_text_problem refuses (control characters, line and paragraph separators,
 # bidirectional controls), and at least one non-space character.
-_FREE_TEXT = (
-    r"^(?=[\s\S]*\S)[^\u0000-\u001F\u007F-\u009F\u2028\u2029\u202A-\u202E\u2066-\u2069]*$"
-)
+_FREE_TEXT = r"^(?=[\s\S]*\S)[^\u0000-\u001F\u007F-\u009F\u2028\u2029\u202A-\u202E\u2066-\u2069]*$"
 # `[kind:][namespace/]name`, the kind group or user in any case (owner_problem).
 _OWNER_KIND = "|".join("".join(f"[{c.upper()}{c}]" for c in kind) for kind in _answers._OWNER_KINDS)
 _NAME = _answers._BACKSTAGE_NAME.pattern
@@ -122,14 +130,24 @@ _CRON_FIELD = r"[0-9A-Za-z*,/-]+"
 _PRESETS = "|".join(preset.removeprefix("@") for preset in _answers.SCHEDULE_PRESETS)
 
 RULES: dict[str, dict[str, Any]] = {
-    "project_name": {"minLength": 1, "maxLength": _answers.MAX_FREE_TEXT_LENGTH,
-                     "pattern": _FREE_TEXT},
-    "description": {"minLength": 1, "maxLength": _answers.MAX_FREE_TEXT_LENGTH,
-                    "pattern": _FREE_TEXT},
-    "project_slug": {"maxLength": _answers.MAX_SLUG_LENGTH,
-                     "pattern": _anchored(_answers._DNS_LABEL.pattern)},
-    "package_name": {"maxLength": _answers.MAX_PACKAGE_NAME_LENGTH,
-                     "pattern": _anchored(_answers._PACKAGE_NAME.pattern)},
+    "project_name": {
+        "minLength": 1,
+        "maxLength": _answers.MAX_FREE_TEXT_LENGTH,
+        "pattern": _FREE_TEXT,
+    },
+    "description": {
+        "minLength": 1,
+        "maxLength": _answers.MAX_FREE_TEXT_LENGTH,
+        "pattern": _FREE_TEXT,
+    },
+    "project_slug": {
+        "maxLength": _answers.MAX_SLUG_LENGTH,
+        "pattern": _anchored(_answers._DNS_LABEL.pattern),
+    },
+    "package_name": {
+        "maxLength": _answers.MAX_PACKAGE_NAME_LENGTH,
+        "pattern": _anchored(_answers._PACKAGE_NAME.pattern),
+    },
     "owner": {"pattern": f"^(?:(?:{_OWNER_KIND}):)?(?:{_NAME}/)?{_NAME}$"},
     "schedule": {"pattern": f"^(?:@(?:{_PRESETS})|{_CRON_FIELD}(?: +{_CRON_FIELD}){{4}})$"},
 }
@@ -215,7 +233,9 @@ def _refused_combinations(
             for _, other_value, _ in _choices(questions[other]):
                 if _holds(validator, {other: other_value}):
                     refused.setdefault((other, other_value, key), []).append(value)
-    return [(other, other_value, key, values) for (other, other_value, key), values in refused.items()]
+    return [
+        (other, other_value, key, values) for (other, other_value, key), values in refused.items()
+    ]
 
 
 def load_questions(path: Path = COPIER_YML) -> dict[str, dict[str, Any]]:
@@ -250,13 +270,17 @@ def form(questions: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
             branches = []
             for _, value, _ in _choices(questions[field]):
                 shown = [
-                    key for key in dependants if _is_true(_holds(questions[key]["when"], {field: value}))
+                    key
+                    for key in dependants
+                    if _is_true(_holds(questions[key]["when"], {field: value}))
                 ]
-                branches.append({
-                    "required": shown,
-                    "properties": {field: {"enum": [value]}}
-                    | {key: _field(key, questions[key]) for key in shown},
-                })
+                branches.append(
+                    {
+                        "required": shown,
+                        "properties": {field: {"enum": [value]}}
+                        | {key: _field(key, questions[key]) for key in shown},
+                    }
+                )
             page["dependencies"][field] = {"oneOf": branches}
         rules = [
             {
@@ -288,7 +312,9 @@ def form_yaml(questions: Mapping[str, Mapping[str, Any]]) -> str:
         allow_unicode=True,
         width=100,
     )
-    indented = "".join(f"{INDENT}{line}" if line.strip() else line for line in body.splitlines(True))
+    indented = "".join(
+        f"{INDENT}{line}" if line.strip() else line for line in body.splitlines(True)
+    )
     return f"{BEGIN_MARKER}\n{indented}{END_MARKER}\n"
 
 
@@ -297,7 +323,9 @@ def with_form(catalog_info: str, generated: str) -> str:
     start = catalog_info.find(BEGIN_MARKER)
     end = catalog_info.find(END_MARKER)
     if start < 0 or end < start:
-        raise ValueError(f"catalog-info.yaml has no '{BEGIN_MARKER.strip()}' ... '{END_MARKER.strip()}'")
+        raise ValueError(
+            f"catalog-info.yaml has no '{BEGIN_MARKER.strip()}' ... '{END_MARKER.strip()}'"
+        )
     return catalog_info[:start] + generated + catalog_info[end + len(END_MARKER) + 1 :]
 
 
@@ -310,8 +338,11 @@ def main(argv: list[str] | None = None) -> int:
     wanted = with_form(current, form_yaml(load_questions()))
     if arguments.check:
         if wanted != current:
-            print("catalog-info.yaml's form differs from copier.yml: run "
-                  "`python extensions/backstage_form.py`", file=sys.stderr)
+            print(
+                "catalog-info.yaml's form differs from copier.yml: run "
+                "`python extensions/backstage_form.py`",
+                file=sys.stderr,
+            )
             return 1
         return 0
     CATALOG_INFO.write_text(wanted, encoding="utf-8")

@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import answer_space
 import pytest
@@ -34,7 +35,7 @@ JEST_TIMEOUT_S = 600
 FORM_ONLY = {"repoUrl": "github.com?owner=example-org&repo={slug}"}
 
 
-def answer_sets() -> list[dict[str, object]]:
+def answer_sets() -> list[dict[str, Any]]:
     """A few answer sets in which every choice copier.yml offers appears at least once
     (batch and streaming both), with free text that varies between them: the derived
     slug and package name left empty in some (the form's default) and given in others."""
@@ -52,8 +53,9 @@ def answer_sets() -> list[dict[str, object]]:
         if index % 2:
             answers |= {"project_slug": slug, "package_name": slug.replace("-", "_")}
         values = {**answers, **{key: value.format(slug=slug) for key, value in FORM_ONLY.items()}}
-        sets.append({"id": answer_space.combination_id(combination), "values": values,
-                     "answers": answers})
+        sets.append(
+            {"id": answer_space.combination_id(combination), "values": values, "answers": answers}
+        )
     return sets
 
 
@@ -61,23 +63,22 @@ def require_module_install() -> str:
     """Path to npx; fail in CI and skip elsewhere when node or the npm packages are missing."""
     npx = shutil.which("npx")
     if npx is None:
-        tool_unavailable(f"npx is not on PATH: install Node.js 20+, then run {INSTALL} backstage-module")
+        tool_unavailable(
+            f"npx is not on PATH: install Node.js 20+, then run {INSTALL} backstage-module"
+        )
     if not (MODULE_DIR / "node_modules" / ".bin" / "jest").exists():
         tool_unavailable(f"backstage/node_modules is not installed: run {INSTALL} backstage-module")
     return npx
 
 
 @pytest.mark.slow
-@pytest.mark.cost(60)
+@pytest.mark.cost(90)
 def test_module_and_template_pass_their_jest_suite_through_backstage(
     template_repo: Path, tmp_path: Path
 ) -> None:
     npx = require_module_install()
     sets = answer_sets()
-    assert {combination["pipeline_type"] for combination in (s["values"] for s in sets)} == {
-        "batch",
-        "streaming",
-    }
+    assert {answer_set["values"]["pipeline_type"] for answer_set in sets} == {"batch", "streaming"}
     sets_file = tmp_path / "answer-sets.json"
     sets_file.write_text(json.dumps(sets), encoding="utf-8")
     results = tmp_path / "jest-results.json"
