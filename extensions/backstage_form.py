@@ -24,7 +24,6 @@ import sys
 from collections.abc import Mapping
 from importlib.util import module_from_spec, spec_from_file_location
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import jinja2
@@ -39,18 +38,13 @@ END_MARKER = "  # END generated form"
 INDENT = "  "
 
 
-def _load_sibling(name: str) -> ModuleType:
-    """Load the sibling `name`.py by path: extensions/ is not an importable package."""
-    path = Path(__file__).with_name(f"{name}.py")
-    spec = spec_from_file_location(f"_golden_path_{name}", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_answers = _load_sibling("answers")
+# extensions/ is not a package (copier loads its files by path): load the rules the same way.
+_ANSWERS_SPEC = spec_from_file_location(
+    "_golden_path_answers", Path(__file__).with_name("answers.py")
+)
+assert _ANSWERS_SPEC is not None and _ANSWERS_SPEC.loader is not None
+_answers = module_from_spec(_ANSWERS_SPEC)
+_ANSWERS_SPEC.loader.exec_module(_answers)
 
 # --- Layout: what copier.yml does not say -------------------------------------------------
 # Pages in order, with their questions in order. A question missing here is an error, so a
