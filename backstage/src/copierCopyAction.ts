@@ -13,7 +13,7 @@ import path from 'node:path';
 import { resolveSafeChildPath } from '@backstage/backend-plugin-api';
 import { InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { runCopier } from './runCopier';
 
 export const ACTION_ID = 'platform:copier:copy';
@@ -78,6 +78,20 @@ export function copierAnswers(data: Record<string, Answer>): Record<string, Answ
   return answers;
 }
 
+// Characters a YAML reader takes as line breaks or refuses raw inside a quoted string.
+const YAML_UNSAFE = /[\u007f-\u009f\u2028\u2029\ufeff]/g;
+
+/**
+ * The answers as copier's data file: JSON, which is YAML whose strings are all quoted. A
+ * plain YAML dump would write `yes`, `on` or `~` bare, and copier's YAML 1.1 reader would
+ * turn them into a boolean or null; escaped, a line separator reaches copier's validator
+ * instead of being folded into a space.
+ */
+export function answersFile(answers: Record<string, Answer>): string {
+  const escape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  return `${JSON.stringify(answers, null, 2).replace(YAML_UNSAFE, escape)}\n`;
+}
+
 /** Build the action with the platform team's options. */
 export function createCopierCopyAction(options: CopierActionOptions) {
   const command = options.command?.length ? options.command : DEFAULT_COMMAND;
@@ -120,8 +134,8 @@ export function createCopierCopyAction(options: CopierActionOptions) {
 
       const scratch = await fs.mkdtemp(path.join(await ctx.createTemporaryDirectory(), 'copier-'));
       try {
-        const dataFile = path.join(scratch, 'answers.yml');
-        await fs.writeFile(dataFile, stringify(answers), { encoding: 'utf8', mode: 0o600 });
+        const dataFile = path.join(scratch, 'answers.json');
+        await fs.writeFile(dataFile, answersFile(answers), { encoding: 'utf8', mode: 0o600 });
         const staging = path.join(scratch, 'render');
         // --skip-tasks: publish:github makes the first commit, on the branch it names.
         const args = ['copy', '--trust', '--defaults', '--skip-tasks', '--data-file', dataFile];

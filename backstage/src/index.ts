@@ -5,6 +5,7 @@
 export { scaffolderModuleCopier as default } from './module';
 export {
   ACTION_ID,
+  answersFile,
   checkTemplateUrl,
   copierAnswers,
   createCopierCopyAction,

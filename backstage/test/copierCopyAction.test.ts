@@ -78,14 +78,25 @@ describe('platform:copier:copy', () => {
   it('renders into a sub-directory of the workspace', async () => {
     const { ctx, workspacePath } = context({
       url: templateRepo(),
-      data: { ...ANSWERS, project_name: 'Clicks', pipeline_type: 'streaming', source: '' },
+      // `yes` is a boolean to a YAML 1.1 reader such as copier's: it must stay text.
+      data: {
+        ...ANSWERS,
+        project_name: 'Clicks',
+        description: 'yes',
+        pipeline_type: 'streaming',
+        source: '',
+      },
       targetPath: 'services/clicks',
     });
     await action().handler(ctx);
     const recorded = parse(
       fs.readFileSync(path.join(workspacePath, 'services/clicks/.copier-answers.yml'), 'utf8'),
     );
-    expect(recorded).toMatchObject({ project_slug: 'clicks', pipeline_type: 'streaming' });
+    expect(recorded).toMatchObject({
+      project_slug: 'clicks',
+      description: 'yes',
+      pipeline_type: 'streaming',
+    });
     expect(recorded.stream_source).toBe('kafka');
     expect(fs.readdirSync(workspacePath)).toEqual(['services']);
   });
@@ -93,12 +104,20 @@ describe('platform:copier:copy', () => {
   it("fails with copier's validator message and leaves nothing behind", async () => {
     const { ctx, workspacePath, temporary } = context({
       url: templateRepo(),
-      data: { ...ANSWERS, pipeline_type: 'streaming', engine: 'spark', schedule: '@fortnightly' },
+      data: {
+        ...ANSWERS,
+        description: 'one\u2028two',
+        pipeline_type: 'streaming',
+        engine: 'spark',
+        schedule: '@fortnightly',
+      },
     });
     const failure = action().handler(ctx);
     await expect(failure).rejects.toMatchObject({ name: 'InputError' });
     await expect(failure).rejects.toThrow(/engine 'spark': Spark is batch only/);
     await expect(failure).rejects.toThrow(/schedule '@fortnightly' is not a known preset/);
+    // Escaped in the data file, the separator reached copier's validator unfolded.
+    await expect(failure).rejects.toThrow(/description contains a line separator/);
     expect(fs.readdirSync(workspacePath)).toEqual([]);
     expect(fs.readdirSync(temporary)).toEqual([]);
   });
