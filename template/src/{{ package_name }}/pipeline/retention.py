@@ -1,5 +1,6 @@
 """Retention of the runs folder: finished runs' folders (manifest, quarantine file) older than
-`runs_retention_days` are deleted when a run starts.
+`runs_retention_days` are deleted when a run starts (a stream consumer, which starts a run
+per micro-batch, sweeps at most every 10 minutes: `runner.SWEEP_INTERVAL_SECONDS`).
 
 Only folders named like a run id (`20261125T181500Z-3f9a1c2b`) that hold a manifest are
 candidates: the manifest is written last, so a folder without one belongs to a run still in

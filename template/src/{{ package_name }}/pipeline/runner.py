@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from signal import SIGINT
 from typing import Any, Generic, TypeVar
 
@@ -50,6 +51,9 @@ from .stages import (
 
 logger = logging.getLogger(__name__)
 ResultT = TypeVar("ResultT")
+# How often a process that starts many runs sweeps expired runs' folders (`_expire_runs`).
+SWEEP_INTERVAL_SECONDS = 600.0
+_SWEPT_AT: dict[Path, float] = {}  # runs folder -> when this process last swept it
 
 
 @dataclass(frozen=True)
@@ -208,7 +212,16 @@ class PipelineRunner(Generic[FrameT]):
         )
 
     def _expire_runs(self, run_id: str) -> None:
-        """Delete finished runs' folders older than the retention (never this run's)."""
+        """Delete finished runs' folders older than the retention (never this run's): when
+        a run starts, and in a process that starts many (a stream consumer: a run per
+        micro-batch) at most every `SWEEP_INTERVAL_SECONDS`, as listing the folder costs
+        more the more runs it holds."""
+        folder = self.manifests.runs_dir
+        now = time.monotonic()
+        last = _SWEPT_AT.get(folder)
+        if last is not None and now - last < SWEEP_INTERVAL_SECONDS:
+            return
+        _SWEPT_AT[folder] = now
         if self.policy.runs_retention_days is not None:
             delete_expired_runs(
                 self.manifests.runs_dir,
