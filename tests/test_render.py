@@ -109,6 +109,7 @@ COMMON_PATHS = sorted(
         "src/orders_pipeline/sources/selection.py",
         "src/orders_pipeline/spool.py",
         "src/orders_pipeline/telemetry.py",
+        "src/orders_pipeline/vocabulary.py",
         "src/orders_pipeline/transforms/__init__.py",
         "src/orders_pipeline/validation/__init__.py",
         "src/orders_pipeline/validation/model.py",
