@@ -18,9 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from opentelemetry.metrics import CallbackOptions, Counter, Histogram, Meter, Observation
+# The template reads this module when it renders the alert rules and dashboards, where no
+# OpenTelemetry is installed: the API is imported where instruments are created.
+if TYPE_CHECKING:
+    from opentelemetry.metrics import CallbackOptions, Counter, Histogram, Meter
 
 # Attributes (OTel names; Prometheus labels replace the dots with underscores).
 PIPELINE_NAME = "pipeline.name"
@@ -94,6 +97,7 @@ class Metric:
         self, meter: Meter, observe: Callable[[], Iterable[tuple[float, dict[str, str]]]]
     ) -> None:
         """Create this gauge on `meter`; `observe` yields (value, attributes) when read."""
+        from opentelemetry.metrics import Observation
 
         def callback(options: CallbackOptions) -> Iterable[Observation]:
             del options

@@ -69,6 +69,7 @@ class StreamInstruments:
     def __post_init__(self) -> None:
         self.batch_duration = STREAM_BATCH_DURATION.histogram(self.meter)
         self.dead_letters = DEAD_LETTERS.counter(self.meter)
+        self.dead_letters.add(0, self.attributes)  # a series from the start: the first counts
         STREAM_LAG.gauge(self.meter, self._observe_lag)
 
     def _observe_lag(self) -> Iterator[tuple[float, dict[str, str]]]:
