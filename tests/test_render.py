@@ -55,6 +55,7 @@ COMMON_PATHS = sorted(
         "deploy/overlays/prod/kustomization.yaml",
         "docs/alerts.md",
         "docs/metrics.md",
+        "observability/grafana/dashboards/pipeline.json",
         "observability/prometheus/alerts.test.yml",
         "observability/prometheus/alerts.yml",
         "pipeline.toml",
