@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from installed_project import RenderedProject, install
+from installed_project import WITHOUT_PROMETHEUS, RenderedProject, install
 from team_edits import TEAM_TEST_FILE, apply_team_edits
 from template_fixtures import render
 
@@ -145,4 +145,4 @@ def test_the_fast_loop_runs_the_teams_tests_and_no_end_to_end_run(
 
 
 def test_the_whole_suite_passes_unchanged_after_the_team_edits(edited: RenderedProject) -> None:
-    edited.uv_run("pytest", "-q", "-p", "no:cacheprovider")
+    edited.uv_run("pytest", "-q", "-p", "no:cacheprovider", *WITHOUT_PROMETHEUS)
