@@ -484,6 +484,25 @@ def alert_tests_yaml(slug: str, pipeline_type: str, schedule: str, rules_file: s
     return to_yaml(rule_tests(slug, pipeline_type, schedule, rules_file))
 
 
+def prometheus_rule_yaml(slug: str, pipeline_type: str, schedule: str) -> str:
+    """The rules as a prometheus-operator `PrometheusRule` (kube-prometheus-stack selects
+    rules by its Helm release's label, `release`, set for a release named
+    `kube-prometheus-stack`)."""
+    resource = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {
+            "name": f"{slug}-alerts",
+            "labels": {
+                "app.kubernetes.io/name": slug,
+                "release": "kube-prometheus-stack",
+            },
+        },
+        "spec": rule_groups(slug, pipeline_type, schedule),
+    }
+    return to_yaml(resource)
+
+
 def metrics(pipeline_type: str) -> list[Any]:
     """The vocabulary's metrics a pipeline of this type emits (for docs/metrics.md)."""
     return list(vocabulary().emitted(streaming=pipeline_type == "streaming"))
@@ -494,6 +513,7 @@ GLOBALS: dict[str, Callable[..., Any]] = {
     "alerts": alerts,
     "alert_rules_yaml": alert_rules_yaml,
     "alert_tests_yaml": alert_tests_yaml,
+    "prometheus_rule_yaml": prometheus_rule_yaml,
 }
 
 

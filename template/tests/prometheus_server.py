@@ -74,6 +74,17 @@ class MetricsEndpoint:
             self._server.server_close()
 
 
+def promtool() -> str:
+    """promtool's path (Debian's `prometheus` package ships it)."""
+    found = shutil.which("promtool")
+    if found is None:
+        message = "promtool is not on PATH: install it (`apt-get install prometheus`)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return found
+
+
 def prometheus_binary() -> str:
     """The prometheus server binary (Debian's `prometheus` package)."""
     found = shutil.which("prometheus")

@@ -4,30 +4,18 @@ exactly as shipped. In CI (`CI=true`) a missing promtool fails the suite, never 
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
+
+from .prometheus_server import promtool
 
 PROMETHEUS = Path(__file__).resolve().parent.parent / "observability" / "prometheus"
 RULES = PROMETHEUS / "alerts.yml"
 RULE_TESTS = PROMETHEUS / "alerts.test.yml"
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "alerts.md"
-
-
-def promtool() -> str:
-    """promtool's path (Debian's `prometheus` package ships it)."""
-    found = shutil.which("promtool")
-    if found is None:
-        message = "promtool is not on PATH: install it (`apt-get install prometheus`)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return found
 
 
 def run_promtool(*args: str) -> subprocess.CompletedProcess[str]:
