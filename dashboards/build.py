@@ -216,6 +216,21 @@ def errors_by_class() -> Any:
     return ranking(f"Runs by error class ({words.NO_ERROR}: no error)", "short", query(expr))
 
 
+def records(title: str, window: Callable[[str], str], bars: bool = False) -> Any:
+    """Records read, written, quarantined and filtered, each summed over `window`."""
+    counters = (
+        words.RECORDS_READ,
+        words.RECORDS_WRITTEN,
+        words.RECORDS_QUARANTINED,
+        words.RECORDS_FILTERED,
+    )
+    queries = [
+        query(f"sum({window(select(metric))})", metric.name.rsplit(".", 1)[-1], ref)
+        for metric, ref in zip(counters, "ABCD", strict=True)
+    ]
+    return series(title, "short", *queries, bars=bars)
+
+
 def stage_quantiles(window: Callable[[str], str]) -> Any:
     by = f"sum by ({label(words.STAGE)}, le)"
     bucket = select(words.STAGE_DURATION, "_bucket")
@@ -233,10 +248,6 @@ def batch_dashboard() -> Any:
 
     def per_interval(selector: str) -> str:
         return f"last_over_time({selector}[$__interval])"
-
-    def records(metric: Any, ref: str) -> prometheus.Dataquery:
-        what = metric.name.rsplit(".", 1)[-1]
-        return query(f"sum({per_interval(select(metric))})", what, ref)
 
     status = label(words.RUN_STATUS)
     quarantined = f"sum({per_interval(select(words.RECORDS_QUARANTINED))})"
@@ -285,17 +296,7 @@ def batch_dashboard() -> Any:
         )
         .with_panel(errors_by_class())
         .with_row(dashboard.Row("Records"))
-        .with_panel(
-            series(
-                "Records per run",
-                "short",
-                records(words.RECORDS_READ, "A"),
-                records(words.RECORDS_WRITTEN, "B"),
-                records(words.RECORDS_QUARANTINED, "C"),
-                records(words.RECORDS_FILTERED, "D"),
-                bars=True,
-            )
-        )
+        .with_panel(records("Records per run", per_interval, bars=True))
         .with_panel(
             series(
                 "Quarantine ratio per run",
@@ -318,10 +319,6 @@ def stream_dashboard() -> Any:
 
     def rate(selector: str) -> str:
         return f"rate({selector}[$__rate_interval])"
-
-    def records(metric: Any, ref: str) -> prometheus.Dataquery:
-        what = metric.name.rsplit(".", 1)[-1]
-        return query(f"sum({rate(select(metric))})", what, ref)
 
     status = label(words.RUN_STATUS)
     latency = f"sum by (le) ({rate(select(words.STREAM_BATCH_DURATION, '_bucket'))})"
@@ -388,16 +385,7 @@ def stream_dashboard() -> Any:
             )
         )
         .with_row(dashboard.Row("Records"))
-        .with_panel(
-            series(
-                "Records per second",
-                "short",
-                records(words.RECORDS_READ, "A"),
-                records(words.RECORDS_WRITTEN, "B"),
-                records(words.RECORDS_QUARANTINED, "C"),
-                records(words.RECORDS_FILTERED, "D"),
-            )
-        )
+        .with_panel(records("Records per second", rate))
         .with_panel(reason_codes())
         .with_panel(errors_by_class())
         .with_panel(

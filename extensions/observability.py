@@ -162,6 +162,8 @@ class Alerts:
         self.words = words
         self.selector = f'{{{words.prometheus_label(words.PIPELINE_NAME)}="{slug}"}}'
         self.by = f"by ({words.prometheus_label(words.PIPELINE_NAME)})"
+        partition = words.prometheus_label(words.STREAM_PARTITION)
+        self.by_partition = f"by ({words.prometheus_label(words.PIPELINE_NAME)}, {partition})"
         interval = schedule_interval_seconds(schedule)
         self.allowed = interval + max(MIN_GRACE_SECONDS, interval // 10)
         # A window that still holds the last run's samples when the allowed gap has passed.
@@ -350,8 +352,7 @@ class Alerts:
 
     def lag_high(self) -> Alert:
         w = self.words
-        by = f"by ({w.prometheus_label(w.PIPELINE_NAME)}, {w.prometheus_label(w.STREAM_PARTITION)})"
-        expr = f"max {by} ({self._select(w.STREAM_LAG)}) > {LAG_ALERT_RECORDS}"
+        expr = f"max {self.by_partition} ({self._select(w.STREAM_LAG)}) > {LAG_ALERT_RECORDS}"
         lag = self.series(w.STREAM_LAG, stream_partition="0")
         return Alert(
             name="PipelineStreamLagHigh",
@@ -373,8 +374,8 @@ class Alerts:
 
     def lag_growing(self) -> Alert:
         w = self.words
-        by = f"by ({w.prometheus_label(w.PIPELINE_NAME)}, {w.prometheus_label(w.STREAM_PARTITION)})"
-        expr = f"min {by} (deriv({self._select(w.STREAM_LAG)}[{STREAM_WINDOW}])) > 0"
+        lag_slope = f"deriv({self._select(w.STREAM_LAG)}[{STREAM_WINDOW}])"
+        expr = f"min {self.by_partition} ({lag_slope}) > 0"
         lag = self.series(w.STREAM_LAG, stream_partition="0")
         return Alert(
             name="PipelineStreamLagGrowing",

@@ -74,26 +74,20 @@ class MetricsEndpoint:
             self._server.server_close()
 
 
+def prometheus_tool(name: str) -> str:
+    """The path of `name` (`prometheus`, `promtool`: Debian's `prometheus` package)."""
+    found = shutil.which(name)
+    if found is None:
+        message = f"{name} is not on PATH: install it (`apt-get install prometheus`)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return found
+
+
 def promtool() -> str:
-    """promtool's path (Debian's `prometheus` package ships it)."""
-    found = shutil.which("promtool")
-    if found is None:
-        message = "promtool is not on PATH: install it (`apt-get install prometheus`)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return found
-
-
-def prometheus_binary() -> str:
-    """The prometheus server binary (Debian's `prometheus` package)."""
-    found = shutil.which("prometheus")
-    if found is None:
-        message = "prometheus is not on PATH: install it (`apt-get install prometheus`)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return found
+    """promtool's path."""
+    return prometheus_tool("promtool")
 
 
 class PrometheusServer:
@@ -111,7 +105,7 @@ class PrometheusServer:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> PrometheusServer:
-        binary = prometheus_binary()
+        binary = prometheus_tool("prometheus")
         config = {
             "global": {"scrape_interval": f"{SCRAPE_SECONDS}s"},
             "scrape_configs": [
