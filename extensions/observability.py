@@ -13,7 +13,6 @@ a stream consumer is long-lived, so its rules use rates over minutes.
 
 from __future__ import annotations
 
-import calendar
 import itertools
 import sys
 from collections.abc import Callable
@@ -40,6 +39,9 @@ PRESET_SECONDS = {
     "@yearly": 366 * 86400,
 }
 MINUTES_PER_DAY = 1440
+# Names cron accepts in the month and day-of-week fields, in any case (the validator's).
+MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+WEEKDAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 # Every cron pattern repeats within 28 years (the Gregorian weekday cycle); 8 years already
 # hold two leap days, which is what a `29 2` day-of-month pattern needs.
 CRON_HORIZON_DAYS = 8 * 366
@@ -94,11 +96,8 @@ def schedule_interval_seconds(schedule: str) -> int:
     hours = _cron_values(hour, 0, 23)
     times = sorted(h * 60 + m for h in hours for m in minutes)
     days_of_month = _cron_values(day, 1, 31)
-    months = _cron_values(month, 1, 12, tuple(calendar.month_abbr)[1:])
-    weekdays = {
-        value % 7
-        for value in _cron_values(weekday, 0, 7, ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"))
-    }
+    months = _cron_values(month, 1, 12, MONTH_NAMES)
+    weekdays = {value % 7 for value in _cron_values(weekday, 0, 7, WEEKDAY_NAMES)}
     # cron: when both day fields are restricted, a day matching either runs.
     either = day != "*" and weekday != "*"
     start = date(2024, 1, 1)

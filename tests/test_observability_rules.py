@@ -64,6 +64,39 @@ def test_the_longest_gap_of_a_cron_schedule_is_the_one_the_calendar_shows(schedu
     assert observability.schedule_interval_seconds(schedule) == walked_gap(schedule, days=42)
 
 
+@pytest.mark.parametrize("schedule", ["0 0 1 FEB-apr *", "0 0 * jan,JUL mon", "*/20 9-17 * * 1-5"])
+def test_month_and_weekday_names_in_any_case_are_read_as_cron_reads_them(schedule: str) -> None:
+    numbered = schedule
+    for names in (observability.MONTH_NAMES, WEEKDAYS):
+        first = 1 if names is observability.MONTH_NAMES else 0
+        for index, name in enumerate(names):
+            for spelling in (name, name.lower()):
+                numbered = numbered.replace(spelling, str(index + first))
+    assert observability.schedule_interval_seconds(schedule) == (
+        observability.schedule_interval_seconds(numbered)
+    )
+
+
+def test_every_schedule_the_validator_accepts_gets_rules() -> None:
+    answers = load_extension("answers")
+    fields = {
+        "minute": ["*", "0", "59", "*/7", "5-10", "1,2,3", "0-59/15"],
+        "hour": ["*", "0", "23", "*/5", "1-3", "9-17/2"],
+        "day": ["*", "1", "31", "29", "1-7", "*/10"],
+        "month": ["*", "1", "12", "FEB", "jan-mar", "*/3"],
+        "weekday": ["*", "0", "7", "MON-FRI", "sun", "1-5/2", "SAT,SUN"],
+    }
+    accepted = 0
+    for schedule in (" ".join(parts) for parts in itertools.product(*fields.values())):
+        if accepted >= 300 or answers.schedule_problem(schedule):
+            continue
+        accepted += 1
+        rules = observability.rule_groups("orders-pipeline", "batch", schedule)
+        assert observability.schedule_interval_seconds(schedule) > 0, schedule
+        assert len(rules["groups"][0]["rules"]) == 4, schedule
+    assert accepted == 300
+
+
 @pytest.mark.parametrize(
     ("preset", "hours"), [("@hourly", 1), ("@daily", 24), ("@weekly", 168), ("@monthly", 744)]
 )
