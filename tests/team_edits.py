@@ -1,7 +1,7 @@
 """Scripted edits a team makes to its rendered project on day two, following its README.
 
 Shared by the template tests that check a team can own its project: the rendered suite must
-still pass after these edits (test_team_edits.py), and `copier update` must keep every one
+still pass after these edits (test_rendered_project.py), and `copier update` must keep every one
 of them (test_update.py). Each edit changes business behaviour on the bundled sample (more
 rows filtered, more quarantined, a new warning, a new column), so a template-owned test
 that hard-codes the sample's counts fails on it, as a team's edit would make it fail.

@@ -304,6 +304,7 @@ DELTA_SHARED_PATHS = [
     "src/orders_pipeline/destinations/delta_table.py",
     "src/orders_pipeline/destinations/delta_upkeep.py",
     "tests/delta_support.py",
+    "tests/test_delta_merge.py",
     "tests/test_delta_upkeep.py",
 ]
 

@@ -3,7 +3,9 @@
 Each combination from answer_space.installed_combinations() is rendered once per module
 and installed with the project's own `uv sync` into its own .venv (installed_project.py);
 the checks then run the commands the generated README documents, in that project, exactly
-as a user would. Only the first run downloads anything: uv's cache is the caller's.
+as a user would. Only the first run downloads anything: uv's cache is the caller's. The
+checks and the whole suite of the default engine's and pandas' projects run after a team's
+day-two edits (`checked`): the template's tests must pass on the team's code too.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from backstage_validator import validate_entities
 from extension_modules import load_extension
 from import_names import importable_names, site_packages
 from installed_project import WITHOUT_PROMETHEUS, RenderedProject, install, tail
+from team_edits import TEAM_TEST_FILE, apply_team_edits
 from template_fixtures import render
 
 pytestmark = pytest.mark.slow
@@ -27,7 +30,7 @@ COMBINATIONS = answer_space.installed_combinations()
 COMBINATION_IDS = [answer_space.combination_id(c) for c in COMBINATIONS]
 # Rough serial seconds of one combination (install, checks, its own suite) on two busy cores:
 # it only decides which starts first (conftest.py). Spark's suite starts a JVM per CLI run.
-SUITE_SECONDS = {"spark": 900}
+SUITE_SECONDS = {"spark": 900, "polars": 400, "pandas": 400}
 OTHER_SUITE_SECONDS = 300
 # Each combination's tests on one worker, which installs it once.
 COMBINATION_PARAMS = [
@@ -68,6 +71,83 @@ def project(rendered_root: Path) -> RenderedProject:
     return install(rendered_root)
 
 
+# A team edits its business logic as the README invites, and the template's tests in the
+# project must still pass, unchanged: they derive what the bundled sample must produce from
+# the team's current contract, transforms and rules (tests/sample_expectations.py, ADR 0009).
+# The projects of these engines (the default, and pandas: the other engine a laptop runs
+# without a JVM or cluster) are checked to derive exactly what data/sample/README.md
+# documents, then edited by team_edits.py (more rows filtered, more quarantined, a new
+# warning), and their checks and whole suite run on the edited project.
+TEAM_EDIT_ENGINES = ("polars", "pandas")
+DOCUMENTED_COUNTS = {
+    "read": 3000,
+    "written": 2713,
+    "superseded": 34,
+    "quarantined": 229,
+    "filtered": 24,
+}
+DOCUMENTED_WRITTEN_PER_DATE = {
+    "2026-09-29": 68,
+    "2026-09-30": 128,
+    "2026-10-01": 896,
+    "2026-10-02": 839,
+    "2026-10-03": 782,
+}
+DOCUMENTED_WRITTEN_PER_FILE = {"2026-10-01": 908, "2026-10-02": 912, "2026-10-03": 911}
+# Prints the project's derived expectations as one JSON object.
+DERIVED_EXPECTATIONS = """
+import dataclasses, json
+from tests.sample_expectations import SAMPLE_DATES, expected_outcome
+print(json.dumps({
+    "all": dataclasses.asdict(expected_outcome()),
+    **{day: dataclasses.asdict(expected_outcome(day)) for day in SAMPLE_DATES},
+}))
+"""
+
+
+def derived_expectations(project: RenderedProject) -> dict[str, Any]:
+    """What the project's tests expect of the sample, in one run and per file."""
+    parsed: dict[str, Any] = json.loads(project.uv_run("python", "-c", DERIVED_EXPECTATIONS).stdout)
+    return parsed
+
+
+def assert_the_sample_readmes_counts(project: RenderedProject) -> None:
+    """The untouched project derives the counts data/sample/README.md documents."""
+    derived = derived_expectations(project)
+    assert derived["all"]["counts"] == DOCUMENTED_COUNTS
+    assert derived["all"]["written_per_date"] == DOCUMENTED_WRITTEN_PER_DATE
+    assert derived["all"]["failures"] == {}
+    violations = derived["all"]["violations"]
+    assert violations["CURRENCY_MISSING"] + violations["CURRENCY_UNSUPPORTED"] == 49
+    assert violations["COUNTRY_MISSING"] == 34
+    for day, written in DOCUMENTED_WRITTEN_PER_FILE.items():
+        assert derived[day]["counts"]["read"] == 1000
+        assert derived[day]["counts"]["written"] == written
+
+
+def assert_the_edits_move_the_business_counts(edited: RenderedProject) -> None:
+    """Otherwise the suite would pass on hard-coded counts too, proving nothing."""
+    derived = derived_expectations(edited)["all"]
+    assert derived["counts"]["filtered"] > DOCUMENTED_COUNTS["filtered"]  # cancelled orders
+    assert derived["counts"]["written"] < DOCUMENTED_COUNTS["written"]
+    assert derived["written_per_date"] != DOCUMENTED_WRITTEN_PER_DATE
+    assert derived["violations"]["STATUS_MISSING"] > 0  # quarantined: no status
+    assert derived["violations"]["LARGE_ORDER_REVIEW"] > 0  # warned, still written
+
+
+@pytest.fixture(scope="module")
+def checked(project: RenderedProject) -> RenderedProject:
+    """The project the checks and the whole suite run on: for TEAM_EDIT_ENGINES, after the
+    team's edits (reinstalled: they add a dependency); the others as rendered."""
+    if project.answers["engine"] not in TEAM_EDIT_ENGINES:
+        return project
+    assert_the_sample_readmes_counts(project)
+    apply_team_edits(project.root)
+    edited = install(project.root)
+    assert_the_edits_move_the_business_counts(edited)
+    return edited
+
+
 def test_uv_sync_installs_into_the_projects_own_virtual_environment(
     project: RenderedProject,
 ) -> None:
@@ -89,20 +169,32 @@ def test_package_name_check_refuses_every_module_the_environment_can_import(
 
 
 # Tests of the project that no engine changes (they read what a run left: manifests and the
-# quarantine file), run by the default engine's project (and the connector matrix's and the
-# team-edits projects), not again by every other engine's.
+# quarantine file), run by the default engine's project (and the connector matrix's), not
+# again by every other engine's.
 ENGINE_NEUTRAL_TESTS = ("tests/test_runs_cli.py",)
 DEFAULT_ENGINE = answer_space.QUESTIONS["engine"].choices[0]
 
 
 @pytest.mark.parametrize("command", PROJECT_CHECKS.values(), ids=PROJECT_CHECKS.keys())
-def test_project_passes_its_own_check(project: RenderedProject, command: tuple[str, ...]) -> None:
-    if command[0] == "pytest" and project.answers["engine"] != DEFAULT_ENGINE:
+def test_project_passes_its_own_check(checked: RenderedProject, command: tuple[str, ...]) -> None:
+    if command[0] == "pytest" and checked.answers["engine"] != DEFAULT_ENGINE:
         command = (*command, *(f"--deselect={test}" for test in ENGINE_NEUTRAL_TESTS))
     default = answer_space.default_combination()
-    if command[0] == "pytest" and any(project.answers.get(k) != v for k, v in default.items()):
+    if command[0] == "pytest" and any(checked.answers.get(k) != v for k, v in default.items()):
         command = (*command, *WITHOUT_PROMETHEUS)
-    project.uv_run(*command)
+    checked.uv_run(*command)
+
+
+def test_the_fast_loop_runs_the_teams_tests_and_no_end_to_end_run(
+    checked: RenderedProject,
+) -> None:
+    result = checked.uv_run("pytest", "-m", "not slow", "-p", "no:cacheprovider", "-v")
+
+    ran = {line.split("::")[0] for line in result.stdout.splitlines() if " PASSED" in line}
+    assert {"tests/test_transforms.py", "tests/test_rules.py"} <= ran
+    if checked.answers["engine"] in TEAM_EDIT_ENGINES:
+        assert TEAM_TEST_FILE in ran
+    assert "tests/test_sample_run.py" not in ran
 
 
 def run_json(project: RenderedProject, *command: str) -> dict[str, Any]:

@@ -150,13 +150,26 @@ def test_update_keeps_the_teams_transforms_and_delivers_the_plumbing(
     with transforms.open("a", encoding="utf-8") as edit:
         edit.write(USER_TRANSFORMS_CHANGE)
     users_transforms = transforms.read_text(encoding="utf-8")
+    # The edits teams make to their catalog entry: a tag, the GitHub link, a new annotation.
+    catalog = project / "catalog-info.yaml"
+    catalog.write_text(
+        catalog.read_text(encoding="utf-8")
+        .replace("    - data-pipeline\n", "    - data-pipeline\n    - orders\n")
+        .replace("    # github.com/project-slug: <org>/", "    github.com/project-slug: acme/")
+        .replace("spec:\n", "    pagerduty.com/service-id: P123\nspec:\n"),
+        encoding="utf-8",
+    )
+    users_catalog = catalog.read_text(encoding="utf-8")
     commit_all(project, "Drop internal orders")
 
     update(project, releases.next)
 
-    # Only template-owned files record the release: a stamp in a file teams edit (README,
-    # catalog-info.yaml) would conflict on every update.
-    assert records_version == {f"src/{PACKAGE}/build_info.json"}
+    # Template-owned files record the release, and catalog-info.yaml's fleet-view annotation
+    # (its first, so the team's edits above merge around it); README does not.
+    assert records_version == {f"src/{PACKAGE}/build_info.json", "catalog-info.yaml"}
+    assert catalog.read_text(encoding="utf-8") == users_catalog.replace(
+        releases.previous, releases.next
+    )
     assert transforms.read_text(encoding="utf-8") == users_transforms
     assert "template_v020_transform" not in users_transforms
     assert (project / PLUMBING_PATH).read_text(encoding="utf-8").endswith(PLUMBING_CHANGE)
