@@ -4,7 +4,7 @@ The dashboards are code: panels are built with the SDK's builders from the proje
 vocabulary (template/src/{{ package_name }}/vocabulary.py, read by path), and written into
 the template as `.json.jinja` files whose one substitution is the project slug (dashboard
 uid, title, and the `pipeline_name` every query selects). The SDK is a development
-dependency of this repository only: rendered projects get plain JSON (docs/adr/0013).
+dependency of this repository only: rendered projects get plain JSON (docs/adr/0014).
 
 Run `uv run python dashboards/build.py` after changing the vocabulary or a panel;
 tests/test_dashboards.py fails while the committed files differ from what this builds.
