@@ -40,6 +40,10 @@ _FOREIGN_ENV_PREFIXES = ("PIPELINE_", "OTEL_")
 _FOREIGN_ENV_KEYS = {"UV_PROJECT_ENVIRONMENT", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"}
 # kinesalite for a Kinesis project's tests (its tests/kinesis_server.py reads KINESALITE_BIN),
 # installed by tests/install-node-tools.sh.
+# The rendered suites' real-Prometheus test (tests/test_queries_against_real_metrics.py; a
+# Prometheus per run): the default batch project (layer 3) and the first streaming one (the
+# stream matrix) run it; every other whole-suite run passes these options to leave it out.
+WITHOUT_PROMETHEUS = ("-m", "not prometheus")
 KINESALITE_BIN = Path(__file__).resolve().parent / "kinesalite/node_modules/.bin/kinesalite"
 
 

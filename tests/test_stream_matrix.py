@@ -19,7 +19,7 @@ from pathlib import Path
 
 import answer_space
 import pytest
-from installed_project import EnvironmentPool
+from installed_project import WITHOUT_PROMETHEUS, EnvironmentPool
 from template_fixtures import render
 
 pytestmark = pytest.mark.slow
@@ -61,6 +61,9 @@ def left_to_other_pairs(stream: str, destination: str) -> list[str]:
         arguments += ["--deselect", KILL_TEST]
     if destination != STREAM_UNIT_DESTINATION:
         arguments += [f"--ignore=tests/test_{stream}_stream.py"]
+    # The first pair also evaluates the dashboards' and alerts' queries in a real Prometheus.
+    if (stream, destination) != COMBINATIONS[0][:2]:
+        arguments += WITHOUT_PROMETHEUS
     return arguments
 
 

@@ -51,13 +51,17 @@ class Telemetry:
     _shutdowns: list[Callable[[], object]] = field(default_factory=list, repr=False)
     _log_handler: logging.Handler | None = field(default=None, repr=False)
     _logged: list[logging.Logger] = field(default_factory=list, repr=False)
+    _instruments: PipelineInstruments | None = field(default=None, repr=False)
 
     def instruments(self) -> PipelineInstruments:
-        """The tracer and metric instruments the runner records with."""
-        return PipelineInstruments.create(
-            self.tracer_provider.get_tracer(INSTRUMENTATION_SCOPE),
-            self.meter_provider.get_meter(INSTRUMENTATION_SCOPE),
-        )
+        """The tracer and metric instruments the runner records with, created once: the SDK
+        keeps the first of two instruments of one name (and its gauges' callbacks)."""
+        if self._instruments is None:
+            self._instruments = PipelineInstruments.create(
+                self.tracer_provider.get_tracer(INSTRUMENTATION_SCOPE),
+                self.meter_provider.get_meter(INSTRUMENTATION_SCOPE),
+            )
+        return self._instruments
 
     def attach_logging(self, logger: logging.Logger) -> None:
         """Send records of `logger` to OTel logs, correlated with the active span."""

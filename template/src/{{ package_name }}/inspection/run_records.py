@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -163,3 +164,14 @@ def find_run(runs_dir: Path, wanted: str) -> RunRecord:
     raise RunLookupError(
         f"no run {wanted!r} in {runs_dir} (the runs folder); nearest: {', '.join(nearest)}"
     )
+
+
+def last_finished(runs: RunListing, status: str) -> float:
+    """Unix time the newest run with `status` finished (0.0 when there is none): the history
+    each batch run re-exports (`pipeline.run.last_success`, `.last_failure`)."""
+    finished = [
+        datetime.fromisoformat(str(run.manifest["finished_at"])).timestamp()
+        for run in runs.runs
+        if run.manifest and run.status == status and run.manifest.get("finished_at")
+    ]
+    return max(finished, default=0.0)

@@ -27,6 +27,16 @@ from opentelemetry.trace import Span, Status, StatusCode
 from ..build_info import BuildInfo
 from ..errors import DataContractError, PipelineError, file_error, unexpected_error
 from ..redaction import exception_attributes
+from ..vocabulary import (
+    ERROR_TYPE,
+    FAILED,
+    INTERRUPTED,
+    NO_ERROR,
+    PARTITION,
+    REASON,
+    RUN_STATUS,
+    SUCCEEDED,
+)
 from .instruments import PipelineInstruments
 from .interruption import RunInterrupted, checkpoint, defer_signals
 from .manifest import MANIFEST_FILE, RUN_ID_TIME, Counts, ManifestStore, RunManifest, RunStatus
@@ -143,7 +153,7 @@ class PipelineRunner(Generic[FrameT]):
         label = partition.isoformat() if partition else None
         started_at = datetime.now(UTC)
         started = time.perf_counter()
-        state = _RunState()
+        state = _RunState(partition=label or "all")
         tracer = self.instruments.tracer
         with tracer.start_as_current_span(
             "pipeline.run",
@@ -181,6 +191,7 @@ class PipelineRunner(Generic[FrameT]):
                     logger.error("%s", unwritten)
                 else:
                     span.set_attribute("pipeline.manifest", str(manifest))
+                self._record_outcome(FAILED, classified.error_class, started, state)
                 if classified is error:
                     raise
                 raise classified from error
@@ -190,6 +201,7 @@ class PipelineRunner(Generic[FrameT]):
                     self._pipeline.release()
             _set_count_attributes(span, state.counts)
             manifest = self._write_manifest(run_id, label, state, started_at, started, "succeeded")
+            self._record_outcome(SUCCEEDED, NO_ERROR, started, state)
             logger.info(
                 "run %s succeeded: read %d, written %d, superseded %d, quarantined %d, filtered %d",
                 run_id,
@@ -263,7 +275,20 @@ class PipelineRunner(Generic[FrameT]):
             logger.error("%s", unwritten)
         else:
             interrupted.manifest = manifest
+        self._record_outcome(INTERRUPTED, INTERRUPTED, started, state)
         return interrupted
+
+    def _record_outcome(
+        self, status: str, error_type: str, started: float, state: _RunState
+    ) -> None:
+        """Count the finished run by outcome, time it, and note when it finished (as its
+        manifest says, which later processes read back)."""
+        instruments = self.instruments
+        instruments.runs.add(1, {**self._attributes, RUN_STATUS: status, ERROR_TYPE: error_type})
+        elapsed = time.perf_counter() - started
+        instruments.run_duration.record(elapsed, {**self._attributes, RUN_STATUS: status})
+        finished = state.finished_at.timestamp() if state.finished_at else time.time()
+        instruments.history.finished(self.info.pipeline, status, finished)
 
     def _run_stages(self, run_id: str, state: _RunState) -> None:
         stages = self.pipeline
@@ -276,7 +301,8 @@ class PipelineRunner(Generic[FrameT]):
         state.malformed = extracted.malformed
         counts.read = extracted.rows + state.malformed.rows
         state.sources = list(extracted.sources)
-        self.instruments.records_read.add(counts.read, self._attributes)
+        counted = {**self._attributes, PARTITION: state.partition}
+        self.instruments.records_read.add(counts.read, counted)
 
         transformed = self._stage("transform", stages.transformer.transform, extracted)
         counts.filtered = extracted.rows - transformed.rows
@@ -299,9 +325,11 @@ class PipelineRunner(Generic[FrameT]):
             )
 
         self._stage("load", lambda batch: self._load(run_id, batch, state), validated)
-        self.instruments.records_written.add(counts.written, self._attributes)
-        self.instruments.records_quarantined.add(counts.quarantined, self._attributes)
-        self.instruments.records_filtered.add(counts.filtered, self._attributes)
+        self.instruments.records_written.add(counts.written, counted)
+        self.instruments.records_quarantined.add(counts.quarantined, counted)
+        self.instruments.records_filtered.add(counts.filtered, counted)
+        for reason, violated in state.violations.items():
+            self.instruments.violations.add(violated, {**self._attributes, REASON: reason})
 
     def _load(self, run_id: str, validated: Validated[FrameT], state: _RunState) -> Batch[None]:
         """Quarantine, stage, check the books, then commit; nothing is visible before that."""
@@ -378,6 +406,7 @@ class PipelineRunner(Generic[FrameT]):
         started: float,
         status: RunStatus,
     ) -> str:
+        state.finished_at = datetime.now(UTC)
         manifest = RunManifest(
             run_id=run_id,
             partition=partition,
@@ -386,7 +415,7 @@ class PipelineRunner(Generic[FrameT]):
             engine=self.info.engine,
             status=status,
             started_at=started_at.isoformat(),
-            finished_at=datetime.now(UTC).isoformat(),
+            finished_at=state.finished_at.isoformat(),
             duration_seconds=round(time.perf_counter() - started, 3),
             counts=state.counts,
             sources=state.sources,
@@ -421,6 +450,7 @@ class PipelineRunner(Generic[FrameT]):
 
 @dataclass
 class _RunState:
+    partition: str = "all"
     counts: Counts = field(default_factory=Counts)
     malformed: Malformed = NO_MALFORMED
     sources: list[str] = field(default_factory=list)
@@ -428,6 +458,7 @@ class _RunState:
     quarantine: QuarantineOutput | None = None
     committed: CommittedOutput | None = None
     error: dict[str, Any] | None = None
+    finished_at: datetime | None = None
 
 
 def _rows_of(result: object) -> int:

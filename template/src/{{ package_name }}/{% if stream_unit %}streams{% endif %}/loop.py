@@ -19,11 +19,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from opentelemetry.metrics import CallbackOptions, Meter, Observation
+from opentelemetry.metrics import Meter
 
 from ..errors import StaleStateError, TransientError
 from ..pipeline.interruption import RunInterrupted, SignalStop
 from ..pipeline.runner import RunResult, new_run_id
+from ..vocabulary import DEAD_LETTERS, STREAM_BATCH_DURATION, STREAM_LAG, STREAM_PARTITION
 from .protocol import Polled, Stream
 
 logger = logging.getLogger(__name__)
@@ -58,31 +59,22 @@ def _one_line(payload: bytes | None) -> bytes:
 
 @dataclass
 class StreamInstruments:
-    """Batch latency, dead letters and lag per partition, on the pipeline's meter."""
+    """Batch latency, dead letters and lag per partition, on the pipeline's meter (names,
+    units and attributes from `vocabulary.py`; `attributes` go on every point)."""
 
     meter: Meter
     lag: dict[str, int] = field(default_factory=dict)
+    attributes: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.batch_duration = self.meter.create_histogram(
-            "pipeline.stream.batch.duration",
-            unit="s",
-            description="Wall time from a batch's poll to its acknowledgement",
-        )
-        self.dead_letters = self.meter.create_counter(
-            "pipeline.stream.dead_letters", unit="{record}", description="Records dead-lettered"
-        )
-        self.meter.create_observable_gauge(
-            "pipeline.stream.lag",
-            callbacks=[self._observe_lag],
-            unit="{record}",
-            description="How far each owned partition is behind its end",
-        )
+        self.batch_duration = STREAM_BATCH_DURATION.histogram(self.meter)
+        self.dead_letters = DEAD_LETTERS.counter(self.meter)
+        self.dead_letters.add(0, self.attributes)  # a series from the start: the first counts
+        STREAM_LAG.gauge(self.meter, self._observe_lag)
 
-    def _observe_lag(self, options: CallbackOptions) -> Iterator[Observation]:
-        del options
+    def _observe_lag(self) -> Iterator[tuple[float, dict[str, str]]]:
         for partition, behind in sorted(self.lag.items()):
-            yield Observation(behind, {"stream.partition": partition})
+            yield behind, {**self.attributes, STREAM_PARTITION: partition}
 
 
 @dataclass
@@ -155,9 +147,10 @@ class StreamLoop:
             result = self._commit(polled)
             self.stream.acknowledge(polled.to)
             summary.add(polled, result)
-            self.instruments.batch_duration.record(time.perf_counter() - started)
+            attributes = self.instruments.attributes
+            self.instruments.batch_duration.record(time.perf_counter() - started, attributes)
             if result.counts.quarantined:
-                self.instruments.dead_letters.add(result.counts.quarantined)
+                self.instruments.dead_letters.add(result.counts.quarantined, attributes)
         return summary
 
     def _commit(self, polled: Polled) -> RunResult:
