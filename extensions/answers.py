@@ -55,6 +55,7 @@ SLUG_NAME_USES: tuple[tuple[str, str, int], ...] = (
     ("the NetworkPolicy name", "-data-egress", 253),
     ("the NetworkPolicy name", "-egress", 253),
     ("the ConfigMap name", "-config", 253),
+    ("the Grafana dashboards ConfigMap name", "-dashboards", 253),
     # A streaming project's consumer: a Deployment, or a StatefulSet whose name is a DNS label.
     ("the Kafka consumer's Deployment name", "-consumer", 63),
     # Kubernetes adds `<name>-<10-character hash>` as a label of a StatefulSet's pods.
