@@ -37,6 +37,8 @@ PRESET_SECONDS = {
     "@weekly": 7 * 86400,
     "@monthly": 31 * 86400,
     "@yearly": 366 * 86400,
+    "@annually": 366 * 86400,  # cron's other name for @yearly
+    "@midnight": 86400,  # and for @daily
 }
 MINUTES_PER_DAY = 1440
 # Names cron accepts in the month and day-of-week fields, in any case (the validator's).

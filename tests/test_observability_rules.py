@@ -98,10 +98,24 @@ def test_every_schedule_the_validator_accepts_gets_rules() -> None:
 
 
 @pytest.mark.parametrize(
-    ("preset", "hours"), [("@hourly", 1), ("@daily", 24), ("@weekly", 168), ("@monthly", 744)]
+    ("preset", "hours"),
+    [
+        ("@hourly", 1),
+        ("@daily", 24),
+        ("@midnight", 24),
+        ("@weekly", 168),
+        ("@monthly", 744),
+        ("@yearly", 8784),
+        ("@annually", 8784),
+    ],
 )
 def test_a_preset_allows_its_longest_period(preset: str, hours: int) -> None:
     assert observability.schedule_interval_seconds(preset) == hours * 3600
+
+
+def test_every_preset_the_questionnaire_accepts_has_a_longest_period() -> None:
+    for preset in load_extension("answers").SCHEDULE_PRESETS:
+        assert observability.schedule_interval_seconds(preset) > 0, preset
 
 
 def test_a_leap_day_schedule_waits_four_years() -> None:
